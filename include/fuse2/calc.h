@@ -1,0 +1,89 @@
+/* Calculator interface and registry. Units: eV, Å, eV/Å^3.
+ *
+ * A calculator is a table of function pointers (LAMMPS "styles"): adding a
+ * calculator means writing one file with a fuse2_calc_ops table and one line
+ * in the registry (src/calc/registry.c); no caller learns its name.
+ *
+ * Stress is sigma = (1/V) dE/d(epsilon) for the homogeneous deformation
+ * L -> L (I + epsilon) with lattice vectors as rows (the ASE sign: negative
+ * for a compressed cell). */
+#ifndef FUSE2_CALC_H
+#define FUSE2_CALC_H
+
+#include "fuse2/error.h"
+#include "fuse2/structure.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum { FUSE2_MAX_COMPONENTS = 12, FUSE2_COMPONENT_NAME = 32, FUSE2_REASON_LEN = 256 };
+
+typedef struct fuse2_calc_result {
+    int natoms;
+    double energy;               /* eV, total */
+    double energy_per_atom;      /* eV/atom */
+    double (*forces)[3];         /* eV/Å, natoms rows; owned by the result */
+    double stress[3][3];         /* eV/Å^3 */
+    int ncomponents;             /* named parts of the energy, eV */
+    char component_name[FUSE2_MAX_COMPONENTS][FUSE2_COMPONENT_NAME];
+    double component[FUSE2_MAX_COMPONENTS];
+    int capacity;
+} fuse2_calc_result;
+
+void fuse2_calc_result_init(fuse2_calc_result *r);
+void fuse2_calc_result_free(fuse2_calc_result *r);
+/* Sizes the force array and zeroes energy, forces, stress and components. */
+fuse2_status fuse2_calc_result_reset(fuse2_calc_result *r, int natoms);
+void fuse2_calc_result_add_component(fuse2_calc_result *r, const char *name, double value_ev);
+/* Value of a named component; NAN if absent. */
+double fuse2_calc_result_component(const fuse2_calc_result *r, const char *name);
+
+/* Settings as key/value text (from YAML or the command line); `origin`
+ * ("campaign.yaml:14" or "--library") is used in error messages. */
+typedef struct fuse2_setting {
+    const char *key;
+    const char *value;
+    const char *origin;
+} fuse2_setting;
+
+typedef struct fuse2_settings {
+    int count;
+    const fuse2_setting *items;
+} fuse2_settings;
+
+/* Value for key or NULL; *origin set when non-NULL. */
+const char *fuse2_settings_get(const fuse2_settings *s, const char *key, const char **origin);
+
+typedef struct fuse2_calc fuse2_calc;
+
+typedef struct fuse2_calc_ops {
+    const char *name;
+    const char *description;
+    /* Keys this calculator accepts (NULL-terminated); others are errors. */
+    const char *const *keys;
+    fuse2_status (*create)(const fuse2_settings *settings, void **state);
+    void (*destroy)(void *state);
+    /* Energy, forces and stress of s. */
+    fuse2_status (*compute)(void *state, const fuse2_structure *s, fuse2_calc_result *result);
+} fuse2_calc_ops;
+
+struct fuse2_calc {
+    const fuse2_calc_ops *ops;
+    void *state;
+};
+
+/* Registry lookup by name ("builtin"); NULL if unknown. */
+const fuse2_calc_ops *fuse2_calc_find(const char *name);
+/* NULL-terminated list of registered calculators. */
+const fuse2_calc_ops *const *fuse2_calc_list(void);
+
+/* Creates calculator `name` with settings (unknown keys are errors). */
+fuse2_status fuse2_calc_create(const char *name, const fuse2_settings *settings, fuse2_calc *calc);
+void fuse2_calc_destroy(fuse2_calc *calc);
+fuse2_status fuse2_calc_compute(fuse2_calc *calc, const fuse2_structure *s, fuse2_calc_result *r);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,81 @@
+/* Interatomic potential model in GULP library terms, and the GULP library
+ * reader. Units: eV, Å, elementary charges.
+ *
+ * Pair energies (r in Å), counted once per pair:
+ *   buck    A exp(-r/rho) - C/r^6         params: A, rho, C
+ *   lennard A/r^m - B/r^n (m, n default 12, 6)   params: A, B, m, n
+ *   morse   D[(1 - exp(-a(r - r0)))^2 - 1]       params: D, a, r0
+ * A term acts for rmin <= r <= rmax and is truncated there without shift
+ * (GULP's meaning); repeated terms for one pair add. */
+#ifndef FUSE2_POTENTIAL_H
+#define FUSE2_POTENTIAL_H
+
+#include "fuse2/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum fuse2_pair_kind {
+    FUSE2_PAIR_BUCKINGHAM = 0,
+    FUSE2_PAIR_LENNARD,
+    FUSE2_PAIR_MORSE
+} fuse2_pair_kind;
+
+typedef struct fuse2_pair_term {
+    fuse2_pair_kind kind;
+    int z1, z2;          /* atomic numbers, z1 <= z2 */
+    double param[4];     /* see the table above */
+    double rmin, rmax;   /* Å; rmin = 0 when only rmax is given */
+    int line;            /* line in the library file, for messages */
+} fuse2_pair_term;
+
+typedef struct fuse2_species_charge {
+    int z;
+    double charge;       /* e */
+    int line;
+} fuse2_species_charge;
+
+typedef struct fuse2_potential_set {
+    char source[512];    /* file it came from ("" if built in code) */
+    int nspecies;
+    fuse2_species_charge *species;
+    int nterms;
+    fuse2_pair_term *terms;
+    int has_cutp;        /* `cutp R taper` was given */
+    double cutp_radius;  /* Å */
+    double cutp_taper;   /* Å, 0 = sharp cut at the radius */
+} fuse2_potential_set;
+
+void fuse2_potential_set_init(fuse2_potential_set *set);
+void fuse2_potential_set_free(fuse2_potential_set *set);
+fuse2_status fuse2_potential_set_add_species(fuse2_potential_set *set, int z, double charge);
+fuse2_status fuse2_potential_set_add_term(fuse2_potential_set *set, const fuse2_pair_term *t);
+/* Charge of element z; *found = 0 when the library does not list it. */
+double fuse2_potential_set_charge(const fuse2_potential_set *set, int z, int *found);
+
+/* Reads a GULP library as it is: `species` (an optional count is ignored),
+ * `buck`, `lennard [m n]`, `morse` blocks, one or two cut-offs, `cutp`,
+ * `#` comments, blank lines, tabs, `library`/`include` of further files
+ * (relative to the including file). Errors name file, line and problem.
+ * Appends to `set` (initialise it first). */
+fuse2_status fuse2_gulp_library_read(const char *path, fuse2_potential_set *set);
+fuse2_status fuse2_gulp_library_read_string(const char *text, const char *name,
+                                            fuse2_potential_set *set);
+
+/* Per-element radii ("El r") or per-pair distances ("El El d") used for
+ * contact checks (the ipcsp *-radii.lib and *-dist.lib files). */
+typedef struct fuse2_contact_table {
+    int nradii;
+    int radius_z[128];
+    double radius[128];
+    int npairs;
+    int pair_z1[256], pair_z2[256];
+    double pair_distance[256];
+} fuse2_contact_table;
+fuse2_status fuse2_contact_table_read(const char *path, fuse2_contact_table *table);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

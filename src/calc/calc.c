@@ -1,0 +1,95 @@
+/* Calculator results, settings and the registry front end. */
+#include "fuse2/calc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void fuse2_calc_result_init(fuse2_calc_result *r) { memset(r, 0, sizeof *r); }
+
+void fuse2_calc_result_free(fuse2_calc_result *r)
+{
+    free(r->forces);
+    memset(r, 0, sizeof *r);
+}
+
+fuse2_status fuse2_calc_result_reset(fuse2_calc_result *r, int natoms)
+{
+    if (natoms > r->capacity) {
+        double(*f)[3] = realloc(r->forces, (size_t)natoms * sizeof *f);
+        if (!f) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate forces for %d atoms", natoms);
+        r->forces = f;
+        r->capacity = natoms;
+    }
+    r->natoms = natoms;
+    r->energy = r->energy_per_atom = 0;
+    if (natoms) memset(r->forces, 0, (size_t)natoms * sizeof *r->forces);
+    memset(r->stress, 0, sizeof r->stress);
+    r->ncomponents = 0;
+    return FUSE2_OK;
+}
+
+void fuse2_calc_result_add_component(fuse2_calc_result *r, const char *name, double value_ev)
+{
+    for (int i = 0; i < r->ncomponents; i++)
+        if (strcmp(r->component_name[i], name) == 0) {
+            r->component[i] = value_ev;
+            return;
+        }
+    if (r->ncomponents == FUSE2_MAX_COMPONENTS) return;
+    snprintf(r->component_name[r->ncomponents], FUSE2_COMPONENT_NAME, "%s", name);
+    r->component[r->ncomponents++] = value_ev;
+}
+
+double fuse2_calc_result_component(const fuse2_calc_result *r, const char *name)
+{
+    for (int i = 0; i < r->ncomponents; i++)
+        if (strcmp(r->component_name[i], name) == 0) return r->component[i];
+    return NAN;
+}
+
+const char *fuse2_settings_get(const fuse2_settings *s, const char *key, const char **origin)
+{
+    if (!s) return NULL;
+    /* the last occurrence wins, as for repeated command-line options */
+    for (int i = s->count - 1; i >= 0; i--)
+        if (strcmp(s->items[i].key, key) == 0) {
+            if (origin) *origin = s->items[i].origin;
+            return s->items[i].value;
+        }
+    return NULL;
+}
+
+fuse2_status fuse2_calc_create(const char *name, const fuse2_settings *settings, fuse2_calc *calc)
+{
+    memset(calc, 0, sizeof *calc);
+    const fuse2_calc_ops *ops = fuse2_calc_find(name);
+    if (!ops) return FUSE2_RAISE(FUSE2_ERR_ARG, "unknown calculator '%s'", name);
+    if (settings)
+        for (int i = 0; i < settings->count; i++) {
+            int known = 0;
+            for (const char *const *k = ops->keys; k && *k; k++)
+                if (strcmp(*k, settings->items[i].key) == 0) known = 1;
+            if (!known)
+                return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: unknown setting '%s' for calculator '%s'",
+                                   settings->items[i].origin ? settings->items[i].origin : "settings",
+                                   settings->items[i].key, name);
+        }
+    FUSE2_CALL(ops->create(settings, &calc->state));
+    calc->ops = ops;
+    return FUSE2_OK;
+}
+
+void fuse2_calc_destroy(fuse2_calc *calc)
+{
+    if (calc->ops && calc->ops->destroy) calc->ops->destroy(calc->state);
+    memset(calc, 0, sizeof *calc);
+}
+
+fuse2_status fuse2_calc_compute(fuse2_calc *calc, const fuse2_structure *s, fuse2_calc_result *r)
+{
+    if (!calc->ops) return FUSE2_RAISE(FUSE2_ERR_ARG, "calculator not created");
+    FUSE2_CALL(calc->ops->compute(calc->state, s, r));
+    return FUSE2_OK;
+}

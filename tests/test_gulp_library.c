@@ -364,6 +364,24 @@ static void test_species_lines_accept_core_c_or_nothing(void **state)
     fuse2_potential_set_free(&set);
 }
 
+static void test_labels_with_suffixes_and_any_case_name_elements(void **state)
+{
+    (void)state;
+    fuse2_potential_set set;
+    fuse2_potential_set_init(&set);
+    ASSERT_OK(fuse2_gulp_library_read_string("species\nTi4+ core 4\nCA core 2\nO2- -2\n"
+                                             "buck\n"
+                                             "C6 core O2- core 1.0 0.25 0.0 9.0\n" /* carbon */
+                                             "ti core o core 2.0 0.30 0.0 9.0\n",
+                                             "labels.lib", &set));
+    ASSERT_NEAR(charge_of(&set, "Ti"), 4.0, TOL);
+    ASSERT_NEAR(charge_of(&set, "Ca"), 2.0, TOL);
+    ASSERT_NEAR(charge_of(&set, "O"), -2.0, TOL);
+    assert_buck(find_term(&set, FUSE2_PAIR_BUCKINGHAM, "C", "O", 0), 1.0, 0.25, 0.0, 0.0, 9.0);
+    assert_buck(find_term(&set, FUSE2_PAIR_BUCKINGHAM, "Ti", "O", 0), 2.0, 0.30, 0.0, 0.0, 9.0);
+    fuse2_potential_set_free(&set);
+}
+
 static void test_fit_flags_after_cutoffs_are_ignored(void **state)
 {
     (void)state;
@@ -739,6 +757,7 @@ int main(void)
         cmocka_unit_test(test_lennard_takes_explicit_exponents_and_inter),
         cmocka_unit_test(test_repeated_pair_entries_are_kept_as_separate_terms),
         cmocka_unit_test(test_species_lines_accept_core_c_or_nothing),
+        cmocka_unit_test(test_labels_with_suffixes_and_any_case_name_elements),
         cmocka_unit_test(test_fit_flags_after_cutoffs_are_ignored),
         cmocka_unit_test(test_gulp_short_forms_default_the_last_coefficient_to_zero),
         cmocka_unit_test(test_blank_lines_do_not_end_a_block),

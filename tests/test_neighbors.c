@@ -315,7 +315,7 @@ static void test_periodic_distance_where_minimum_image_fails(void **state)
      * fractional difference to (0.24, 0.4, 0.5)) gives |(26.5, -12.5, 2.5)| =
      * sqrt(864.75) = 29.41 A; the true shortest distance is sqrt(12.75) =
      * 3.5707 A, and the shortest lattice vector is 5 A (numpy brute force
-     * over +-15 images in every direction). */
+     * over +-6 images of the compact basis). */
     fuse2_structure s;
     ASSERT_OK(fuse2_structure_init(&s, 2));
     double lattice[3][3] = {{5, 0, 0}, {47, 5, 0}, {13, -29, 5}};

@@ -29,8 +29,8 @@ typedef struct fuse2_neighbor_list {
  * coincident atom) are left out. Coordinates need not be wrapped; image[]
  * refers to the stored fractional coordinates. The list must be zeroed
  * (fuse2_neighbor_list list = {0}) before its first build; rebuilding reuses
- * its buffers. Cost ~ natoms^2 plus the number of entries, for any cell
- * shape. */
+ * its buffers; free it with fuse2_neighbor_list_free, also after a failed
+ * build. Cost ~ natoms^2 plus the number of entries, for any cell shape. */
 fuse2_status fuse2_neighbor_list_build(fuse2_neighbor_list *list, const fuse2_structure *s,
                                        double cutoff);
 void fuse2_neighbor_list_free(fuse2_neighbor_list *list);

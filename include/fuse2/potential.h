@@ -48,8 +48,14 @@ typedef struct fuse2_potential_set {
 } fuse2_potential_set;
 
 void fuse2_potential_set_init(fuse2_potential_set *set);
+/* Frees the arrays and re-initialises the set. */
 void fuse2_potential_set_free(fuse2_potential_set *set);
+/* Adding a species again with the same charge does nothing; with a different
+ * charge it is FUSE2_ERR_ARG. */
 fuse2_status fuse2_potential_set_add_species(fuse2_potential_set *set, int z, double charge);
+/* Copies *t, swapping z1/z2 if needed so that z1 <= z2. Rejects non-finite
+ * numbers, rmin < 0, rmax <= 0, rmin >= rmax, buck rho <= 0 and lennard
+ * exponents <= 0. */
 fuse2_status fuse2_potential_set_add_term(fuse2_potential_set *set, const fuse2_pair_term *t);
 /* Charge of element z; *found = 0 when the library does not list it. */
 double fuse2_potential_set_charge(const fuse2_potential_set *set, int z, int *found);
@@ -58,13 +64,34 @@ double fuse2_potential_set_charge(const fuse2_potential_set *set, int z, int *fo
  * `buck`, `lennard [m n]`, `morse` blocks, one or two cut-offs, `cutp`,
  * `#` comments, blank lines, tabs, `library`/`include` of further files
  * (relative to the including file). Errors name file, line and problem.
- * Appends to `set` (initialise it first). */
+ * Appends to `set` (initialise it first).
+ *
+ * GULP's rules (potword21/genword), reproduced:
+ *   - a block goes on over blank lines until a line whose first word is not
+ *     an element label (a keyword);
+ *   - species lines `El [core|c] q`; a species listed again must have the
+ *     same charge; shells, breathing shells are FUSE2_ERR_UNSUPPORTED;
+ *   - numbers after the labels: buck  A rho C [rmin] rmax, or A rho rmax
+ *     (C = 0); lennard A B [rmin] rmax, or A rmax (B = 0); morse D a r0 rmax,
+ *     D a r0 coul rmax or D a r0 coul rmin rmax, where the 4th number is
+ *     GULP's Coulomb-subtraction fraction: it must be 0 here (a 5-number
+ *     morse line is NOT "D a r0 rmin rmax");
+ *   - numbers beyond those are fitting flags (3 for buck and morse, 2 for
+ *     lennard), must be 0 or 1, and are ignored;
+ *   - keyword-line options: only `inter`; `cutp R [poly] [taper]`, a later
+ *     cutp replaces an earlier one, taper ranges <= 0.01 Å are stored as 0
+ *     (GULP ignores them);
+ *   - `library name` also finds name.lib; include cycles are errors.
+ * Unsupported keywords (spline, three, spring, elements, buck4, ...) are
+ * FUSE2_ERR_UNSUPPORTED, malformed input FUSE2_ERR_PARSE, a missing file
+ * FUSE2_ERR_IO. On failure `set` is left as it was before the call. */
 fuse2_status fuse2_gulp_library_read(const char *path, fuse2_potential_set *set);
 fuse2_status fuse2_gulp_library_read_string(const char *text, const char *name,
                                             fuse2_potential_set *set);
 
 /* Per-element radii ("El r") or per-pair distances ("El El d") used for
- * contact checks (the ipcsp *-radii.lib and *-dist.lib files). */
+ * contact checks (the ipcsp *-radii.lib and *-dist.lib files), in Å.
+ * Pairs are stored with pair_z1 <= pair_z2. */
 typedef struct fuse2_contact_table {
     int nradii;
     int radius_z[128];
@@ -73,6 +100,9 @@ typedef struct fuse2_contact_table {
     int pair_z1[256], pair_z2[256];
     double pair_distance[256];
 } fuse2_contact_table;
+/* Clears *table, then reads one file; `#`/`!` comments and blank lines are
+ * allowed, values must be positive, a repeated entry must repeat the same
+ * value. On failure *table is left empty. */
 fuse2_status fuse2_contact_table_read(const char *path, fuse2_contact_table *table);
 
 #ifdef __cplusplus

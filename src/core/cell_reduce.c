@@ -28,12 +28,32 @@ static double dot3(const double a[3], const double b[3])
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
 }
 
+/* sum_i m_i x_i with the rounding error of every product and sum carried
+ * along (Ogita, Rump & Oishi's Dot2): huge integer multiples of long vectors
+ * cancel to short ones, and a plain dot product would keep the absolute
+ * error of the long terms. */
+static double exact_integer_dot(const long long m[3], double x0, double x1, double x2)
+{
+    const double x[3] = {x0, x1, x2};
+    double sum = 0, compensation = 0;
+    for (int i = 0; i < 3; i++) {
+        double a = (double)m[i];
+        double p = a * x[i];
+        double p_err = fma(a, x[i], -p);
+        double t = sum + p;
+        double z = t - sum;
+        double s_err = (sum - (t - z)) + (p - z);
+        sum = t;
+        compensation += p_err + s_err;
+    }
+    return sum + compensation;
+}
+
 static void apply_integer(const imat3 m, const double lattice[3][3], double out[3][3])
 {
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 3; k++)
-            out[i][k] = (double)m[i][0] * lattice[0][k] + (double)m[i][1] * lattice[1][k] +
-                        (double)m[i][2] * lattice[2][k];
+            out[i][k] = exact_integer_dot(m[i], lattice[0][k], lattice[1][k], lattice[2][k]);
 }
 
 static long long integer_det(const imat3 m)
@@ -162,9 +182,10 @@ fuse2_status fuse2_structure_reduce_cell(fuse2_structure *s)
     integer_inverse(m, det, minv);
     for (int a = 0; a < s->natoms; a++) {
         double f[3];
-        for (int k = 0; k < 3; k++)
-            f[k] = s->frac[a][0] * (double)minv[0][k] + s->frac[a][1] * (double)minv[1][k] +
-                   s->frac[a][2] * (double)minv[2][k];
+        for (int k = 0; k < 3; k++) {
+            const long long column[3] = {minv[0][k], minv[1][k], minv[2][k]};
+            f[k] = exact_integer_dot(column, s->frac[a][0], s->frac[a][1], s->frac[a][2]);
+        }
         memcpy(s->frac[a], f, sizeof f);
     }
     memcpy(s->lattice, reduced, sizeof reduced);

@@ -536,7 +536,7 @@ static fuse2_status read_cell(const cif_block *b, const char *name, double latti
                                         "_cell_length_c",    "_cell_angle_alpha",
                                         "_cell_angle_beta",  "_cell_angle_gamma"};
     double p[6];
-    int line = 0;
+    int lines[6];
     for (int k = 0; k < 6; k++) {
         int column;
         const cif_loop *loop = find_tag(b, tags[k], &column);
@@ -548,13 +548,25 @@ static fuse2_status read_cell(const cif_block *b, const char *name, double latti
         if (!known)
             return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: %s is unknown ('%s')", name, v->line,
                                tags[k], v->text);
-        if (k == 0 || k == 3) line = v->line;
+        lines[k] = v->line;
+        if (p[k] <= 0)
+            return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: %s is %g (must be > 0)", name, v->line,
+                               tags[k], p[k]);
+        if (k >= 3 && p[k] >= 180.0)
+            return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: %s is %g (must be below 180 degrees)",
+                               name, v->line, tags[k], p[k]);
     }
     fuse2_status status = fuse2_lattice_from_parameters(p, lattice);
     if (status != FUSE2_OK) {
-        fuse2_error_prefix("%s:%d: ", name, line);
+        /* the angles together describe no cell */
+        fuse2_error_prefix("%s:%d: ", name, lines[3]);
         return status;
     }
+    /* rounding lets e.g. 120/120/120 through with a sliver of volume */
+    if (fuse2_lattice_volume(lattice) < 1e-6 * p[0] * p[1] * p[2])
+        return FUSE2_RAISE(FUSE2_ERR_PARSE,
+                           "%s:%d: impossible cell angles %g %g %g (the cell is flat)", name,
+                           lines[3], p[3], p[4], p[5]);
     return FUSE2_OK;
 }
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Example for the README: relax a distorted SrTiO3 cell with the built-in
+# calculator and show that it finds the cubic perovskite again.
+set -euo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+build="${1:-$here/../build}"
+fuse2="$build/fuse2"
+out="$here/out"
+mkdir -p "$out"
+cd "$here/srtio3"
+echo "== space group of the start structure"
+"$fuse2" symmetry SrTiO3-rattled.cif --tolerance 0.01
+echo "== energy of the start structure"
+"$fuse2" energy SrTiO3-rattled.cif --library SrTiO3-buck.lib --c6
+echo "== relaxation (positions and cell, L-BFGS)"
+"$fuse2" relax SrTiO3-rattled.cif --library SrTiO3-buck.lib --c6 --fmax 1e-4 --smax 1e-6 \
+    -o "$out/SrTiO3-relaxed.cif"
+echo "== space group of the relaxed structure"
+"$fuse2" symmetry "$out/SrTiO3-relaxed.cif" --tolerance 0.001
+echo "(cubic perovskite with this model: about -31.7167 eV/atom, Pm-3m)"

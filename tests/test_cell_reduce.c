@@ -38,17 +38,30 @@ static void add_random_atoms(fuse2_structure *s, int natoms)
     }
 }
 
+static double longest_vector(const double lattice[3][3])
+{
+    double longest = 0;
+    for (int i = 0; i < 3; i++) longest = fmax(longest, sqrt(dot3(lattice[i], lattice[i])));
+    return longest;
+}
+
 /* Re-expresses s in the basis M L for a random unimodular M (elementary
- * shears), keeping every Cartesian position: the same crystal, a bad basis. */
-static void skew_basis(fuse2_structure *s, int shears, int max_factor)
+ * shears), keeping every Cartesian position: the same crystal, a bad basis,
+ * with a longest lattice vector in [min_longest, max_longest] A. Beyond
+ * ~1000 A a skewed basis cannot hold positions to 1e-9 A in double precision
+ * (the change of basis itself loses them), so the tests stay below that. */
+static void skew_basis(fuse2_structure *s, int shears, int max_factor, double min_longest,
+                       double max_longest)
 {
     double lattice[3][3];
-    memcpy(lattice, s->lattice, sizeof lattice);
-    for (int step = 0; step < shears; step++) {
-        int i = uniform_int(0, 2), j = (i + uniform_int(1, 2)) % 3;
-        int k = uniform_int(-max_factor, max_factor);
-        for (int c = 0; c < 3; c++) lattice[i][c] += k * lattice[j][c];
-    }
+    do {
+        memcpy(lattice, s->lattice, sizeof lattice);
+        for (int step = 0; step < shears; step++) {
+            int i = uniform_int(0, 2), j = (i + uniform_int(1, 2)) % 3;
+            int k = uniform_int(-max_factor, max_factor);
+            for (int c = 0; c < 3; c++) lattice[i][c] += k * lattice[j][c];
+        }
+    } while (longest_vector(lattice) < min_longest || longest_vector(lattice) > max_longest);
     ASSERT_OK(fuse2_structure_set_lattice_keep_cartesian(s, lattice));
 }
 
@@ -175,7 +188,7 @@ static void test_any_basis_of_a_lattice_reduces_to_the_same_metric(void **state)
         double lattice[3][3] = {{4.2, 0, 0}, {1.1, 5.3, 0}, {-0.7, 0.9, 6.1}};
         memcpy(s.lattice, lattice, sizeof lattice);
         add_random_atoms(&s, 1 + trial % 6);
-        skew_basis(&s, 4 + trial % 8, 1 + trial % 4);
+        skew_basis(&s, 4 + trial % 8, 1 + trial % 4, 0, 1000);
         ASSERT_OK(fuse2_structure_copy(&original, &s));
         ASSERT_OK(fuse2_structure_reduce_cell(&s));
         assert_metric(s.lattice, metric, 1e-8);
@@ -194,7 +207,7 @@ static void test_reduction_is_idempotent(void **state)
     double params[6] = {4.7, 5.9, 7.3, 77, 101, 64};
     ASSERT_OK(fuse2_lattice_from_parameters(params, s.lattice));
     add_random_atoms(&s, 5);
-    skew_basis(&s, 10, 3);
+    skew_basis(&s, 10, 3, 50, 1000);
     ASSERT_OK(fuse2_structure_reduce_cell(&s));
     ASSERT_OK(fuse2_structure_copy(&once, &s));
     ASSERT_OK(fuse2_structure_reduce_cell(&s));
@@ -237,7 +250,7 @@ static void test_left_handed_cell_becomes_right_handed(void **state)
     double params[6] = {5.1, 6.2, 4.3, 95, 85, 110};
     ASSERT_OK(fuse2_lattice_from_parameters(params, s.lattice));
     add_random_atoms(&s, 3);
-    skew_basis(&s, 8, 2);
+    skew_basis(&s, 8, 2, 30, 1000);
     double mirrored[3][3];
     memcpy(mirrored, s.lattice, sizeof mirrored);
     for (int k = 0; k < 3; k++) mirrored[1][k] = -mirrored[1][k];
@@ -264,16 +277,8 @@ static void test_extremely_skewed_random_cells_reduce(void **state)
                             uniform(70, 110), uniform(70, 110), uniform(70, 110)};
         ASSERT_OK(fuse2_lattice_from_parameters(params, compact.lattice));
         add_random_atoms(&compact, 8);
-        /* up to ~1000 A: beyond that the skewed basis itself cannot hold the
-         * positions to 1e-9 A in double precision */
-        double longest;
-        do {
-            ASSERT_OK(fuse2_structure_copy(&s, &compact));
-            skew_basis(&s, 14, 4);
-            longest = 0;
-            for (int i = 0; i < 3; i++)
-                longest = fmax(longest, sqrt(dot3(s.lattice[i], s.lattice[i])));
-        } while (longest < 100.0 || longest > 1000.0);
+        ASSERT_OK(fuse2_structure_copy(&s, &compact));
+        skew_basis(&s, 14, 4, 100, 1000);
         ASSERT_OK(fuse2_structure_reduce_cell(&s));
         /* the Niggli cell holds the three shortest independent vectors:
          * none longer than the longest compact one */

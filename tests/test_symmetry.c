@@ -101,6 +101,20 @@ static void test_rock_salt_is_fm3m_with_192_operations(void **state)
     fuse2_structure_free(&s);
 }
 
+static void test_space_group_does_not_depend_on_the_basis(void **state)
+{
+    (void)state;
+    /* the same rock salt in the non-symmetric basis a, b + 2a, c - a + 3b:
+     * still 225 with 192 operations (toolchain.md: 48 in the primitive cell) */
+    fuse2_structure s;
+    build_rock_salt(&s);
+    double a = 5.64;
+    double skewed[3][3] = {{a, 0, 0}, {2 * a, a, 0}, {-a, 3 * a, a}};
+    ASSERT_OK(fuse2_structure_set_lattice_keep_cartesian(&s, skewed));
+    assert_spacegroup(&s, 1e-5, 225, "Fm-3m", "-F 4 2 3", 192);
+    fuse2_structure_free(&s);
+}
+
 static void test_cubic_perovskite_is_pm3m_with_48_operations(void **state)
 {
     (void)state;
@@ -321,6 +335,23 @@ static void test_keep_natoms_refuses_conventional_fcc_cell(void **state)
     fuse2_structure_free(&s);
 }
 
+static void test_left_handed_input_gives_right_handed_standard_cell(void **state)
+{
+    (void)state;
+    fuse2_structure s;
+    build_perovskite(&s);
+    for (int k = 0; k < 3; k++) s.lattice[1][k] = -s.lattice[1][k]; /* mirror image basis */
+    assert_true(fuse2_structure_volume(&s) < 0);
+    assert_spacegroup(&s, 1e-5, 221, "Pm-3m", NULL, 48);
+    int changed = 0;
+    ASSERT_OK(fuse2_symmetry_standardize(&s, 1e-5, 0, 0, &changed));
+    assert_int_equal(changed, 1);
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++) ASSERT_NEAR(s.lattice[i][k], i == k ? 3.905 : 0.0, 1e-12);
+    ASSERT_NEAR(fuse2_structure_min_distance(&s), 3.905 / 2, 1e-12); /* Ti-O */
+    fuse2_structure_free(&s);
+}
+
 static void test_rock_salt_to_primitive_gives_two_atom_cell(void **state)
 {
     (void)state;
@@ -388,6 +419,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_rock_salt_is_fm3m_with_192_operations),
+        cmocka_unit_test(test_space_group_does_not_depend_on_the_basis),
         cmocka_unit_test(test_cubic_perovskite_is_pm3m_with_48_operations),
         cmocka_unit_test(test_rutile_is_p42mnm),
         cmocka_unit_test(test_operations_map_rutile_onto_itself),
@@ -395,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_noisy_perovskite_is_pm3m_at_loose_tolerance_and_is_idealised),
         cmocka_unit_test(test_noisy_perovskite_is_p1_at_tight_tolerance_and_keeps_its_noise),
         cmocka_unit_test(test_keep_natoms_refuses_conventional_fcc_cell),
+        cmocka_unit_test(test_left_handed_input_gives_right_handed_standard_cell),
         cmocka_unit_test(test_rock_salt_to_primitive_gives_two_atom_cell),
         cmocka_unit_test(test_spglib_failure_leaves_structure_unchanged_without_error),
         cmocka_unit_test(test_rejects_invalid_input),

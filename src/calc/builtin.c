@@ -25,7 +25,18 @@ typedef struct pair_table {
     double c6;          /* C of buck terms summed to infinity (c6 mode) */
 } pair_table;
 
+/* A smooth function of x = alpha r tabulated with its first two derivatives
+ * for cubic Hermite interpolation of the value and of the derivative. In x
+ * the kernels do not depend on alpha, so one table serves every cell. */
+typedef struct kernel_table {
+    double x_min, x_max, h, inv_h;
+    int n;
+    double *node; /* n nodes x {f, f', f''} */
+} kernel_table;
+
 struct fuse2_builtin {
+    kernel_table coulomb;    /* phi(x) = erfc(x)/x */
+    kernel_table dispersion; /* psi(x) = exp(-x^2)(1 + x^2 + x^4/2)/x^6 */
     fuse2_potential_set pot;
     fuse2_builtin_options opt;
     double last_min_distance;
@@ -35,6 +46,70 @@ struct fuse2_builtin {
     double *wbuf;
     size_t wbuf_len;
 };
+
+/* ---- real-space kernels ---- */
+
+static const double TWO_OVER_SQRTPI = 1.1283791670955126;
+
+/* phi = erfc(x)/x and its derivatives */
+static void coulomb_kernel(double x, double out[3])
+{
+    double ec = erfc(x), ex = TWO_OVER_SQRTPI * exp(-x * x), x2 = x * x;
+    out[0] = ec / x;
+    out[1] = -ec / x2 - ex / x;
+    out[2] = 2 * ec / (x2 * x) + ex * (2 / x2 + 2);
+}
+
+/* psi = exp(-x^2)(1 + x^2 + x^4/2)/x^6 and its derivatives, written with
+ * P = x^6 + 3x^4 + 6x^2 + 6 so that psi' = -exp(-x^2) P / x^7 */
+static void dispersion_kernel(double x, double out[3])
+{
+    double x2 = x * x, x4 = x2 * x2, x6 = x4 * x2, ex = exp(-x2);
+    double P = x6 + 3 * x4 + 6 * x2 + 6, dP = 6 * x4 * x + 12 * x2 * x + 12 * x;
+    out[0] = ex * (1 + x2 + 0.5 * x4) / x6;
+    out[1] = -ex * P / (x6 * x);
+    out[2] = -ex * (-2 * P / x6 + dP / (x6 * x) - 7 * P / (x6 * x2));
+}
+
+static fuse2_status kernel_table_build(kernel_table *t, void (*f)(double, double[3]), double x_min,
+                                       double x_max, double h)
+{
+    t->x_min = x_min;
+    t->h = h;
+    t->inv_h = 1.0 / h;
+    t->n = (int)ceil((x_max - x_min) / h) + 2;
+    t->x_max = x_min + (t->n - 2) * h;
+    t->node = malloc((size_t)t->n * 3 * sizeof *t->node);
+    if (!t->node) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate kernel table");
+    for (int k = 0; k < t->n; k++) f(x_min + k * h, t->node + 3 * k);
+    return FUSE2_OK;
+}
+
+/* Value and first derivative at x (x_min <= x < x_max). The Hermite error
+ * is h^4 |f^(4)| / 384: about 1e-11 relative at the smallest x tabulated. */
+static inline void kernel_table_eval(const kernel_table *t, double x, double *f, double *df)
+{
+    double u = (x - t->x_min) * t->inv_h;
+    int k = (int)u;
+    double s = u - k, s2 = s * s, s3 = s2 * s;
+    double h00 = 2 * s3 - 3 * s2 + 1, h10 = s3 - 2 * s2 + s, h01 = 3 * s2 - 2 * s3, h11 = s3 - s2;
+    const double *a = t->node + 3 * k, *b = a + 3;
+    *f = h00 * a[0] + t->h * (h10 * a[1] + h11 * b[1]) + h01 * b[0];
+    *df = h00 * a[1] + t->h * (h10 * a[2] + h11 * b[2]) + h01 * b[1];
+}
+
+static inline void kernel_eval(const kernel_table *t, void (*direct)(double, double[3]), double x,
+                               double *f, double *df)
+{
+    if (x >= t->x_min && x < t->x_max) {
+        kernel_table_eval(t, x, f, df);
+    } else {
+        double v[3];
+        direct(x, v);
+        *f = v[0];
+        *df = v[1];
+    }
+}
 
 void fuse2_builtin_options_default(fuse2_builtin_options *opt)
 {
@@ -70,6 +145,13 @@ fuse2_status fuse2_builtin_create(const fuse2_potential_set *potentials,
     for (int i = 0; i < potentials->nterms; i++)
         FUSE2_CALL_GOTO(st, fuse2_potential_set_add_term(&b->pot, &potentials->terms[i]), fail);
     FUSE2_CALL_GOTO(st, fuse2_structure_init(&b->work, 0), fail);
+    {
+        /* x = alpha r_c = sqrt(accuracy ln 10) is the largest x the sums use */
+        double x_max = sqrt(b->opt.accuracy * log(10.0)) + 0.05;
+        FUSE2_CALL_GOTO(st, kernel_table_build(&b->coulomb, coulomb_kernel, 0.4, x_max, 1e-3), fail);
+        FUSE2_CALL_GOTO(st, kernel_table_build(&b->dispersion, dispersion_kernel, 0.4, x_max, 1e-3),
+                        fail);
+    }
     *out = b;
     return FUSE2_OK;
 fail:
@@ -82,6 +164,8 @@ void fuse2_builtin_destroy(fuse2_builtin *b)
     if (!b) return;
     fuse2_potential_set_free(&b->pot);
     fuse2_structure_free(&b->work);
+    free(b->coulomb.node);
+    free(b->dispersion.node);
     free(b->wbuf);
     free(b);
 }
@@ -274,8 +358,20 @@ typedef struct sums {
     int min_i, min_j;
 } sums;
 
-static void real_space(const fuse2_structure *s, const eval_setup *e, double alpha, double rc,
-                       double ke, int c6, sums *out)
+typedef struct translation {
+    double v[3];
+    double length;
+    int is_zero;
+} translation;
+
+static int compare_translation(const void *a, const void *b)
+{
+    double la = ((const translation *)a)->length, lb = ((const translation *)b)->length;
+    return (la > lb) - (la < lb);
+}
+
+__attribute__((noinline)) static void real_space(const fuse2_builtin *bi, const fuse2_structure *s, const eval_setup *e,
+                       double alpha, double rc, double ke, int c6, sums *out)
 {
     const int n = s->natoms;
     double loop_cut = fmax(rc, e->short_cutoff);
@@ -283,8 +379,9 @@ static void real_space(const fuse2_structure *s, const eval_setup *e, double alp
     const double loop_cut2 = loop_cut * loop_cut, rc2 = rc * rc;
     const double (*L)[3] = (const double(*)[3])s->lattice;
 
-    /* image translations that can reach within loop_cut of a difference
-     * vector lying in the half-cell around the origin */
+    /* Every lattice translation that can bring a difference vector lying in
+     * the half-cell around the origin within loop_cut, sorted by length so
+     * that each pair stops at |T| > loop_cut + |d0|. */
     double dmax = 0;
     for (int sa = -1; sa <= 1; sa += 2)
         for (int sb = -1; sb <= 1; sb += 2)
@@ -298,23 +395,22 @@ static void real_space(const fuse2_structure *s, const eval_setup *e, double alp
     int nmax[3];
     for (int k = 0; k < 3; k++) nmax[k] = (int)ceil((loop_cut + dmax) / h[k]);
     int cap = (2 * nmax[0] + 1) * (2 * nmax[1] + 1) * (2 * nmax[2] + 1);
-    double(*T)[3] = malloc((size_t)cap * sizeof *T);
-    int *is_zero = malloc((size_t)cap * sizeof *is_zero);
+    translation *T = malloc((size_t)cap * sizeof *T);
     int nt = 0;
     double reach = loop_cut + dmax;
     for (int a = -nmax[0]; a <= nmax[0]; a++)
         for (int b2 = -nmax[1]; b2 <= nmax[1]; b2++)
             for (int c = -nmax[2]; c <= nmax[2]; c++) {
-                double v[3];
-                for (int k = 0; k < 3; k++) v[k] = a * L[0][k] + b2 * L[1][k] + c * L[2][k];
-                if (v[0] * v[0] + v[1] * v[1] + v[2] * v[2] > reach * reach) continue;
-                memcpy(T[nt], v, sizeof v);
-                is_zero[nt] = a == 0 && b2 == 0 && c == 0;
-                nt++;
+                translation t;
+                for (int k = 0; k < 3; k++) t.v[k] = a * L[0][k] + b2 * L[1][k] + c * L[2][k];
+                t.length = sqrt(t.v[0] * t.v[0] + t.v[1] * t.v[1] + t.v[2] * t.v[2]);
+                if (t.length > reach) continue;
+                t.is_zero = a == 0 && b2 == 0 && c == 0;
+                T[nt++] = t;
             }
+    qsort(T, (size_t)nt, sizeof *T, compare_translation);
 
-    const double two_over_sqrtpi = 2.0 / sqrt(M_PI);
-    const double alpha2 = alpha * alpha;
+    const double alpha2 = alpha * alpha, alpha6 = alpha2 * alpha2 * alpha2;
     for (int i = 0; i < n; i++) {
         for (int j = i; j < n; j++) {
             double df[3], d0[3];
@@ -323,36 +419,37 @@ static void real_space(const fuse2_structure *s, const eval_setup *e, double alp
                 df[k] -= floor(df[k] + 0.5);
             }
             for (int k = 0; k < 3; k++) d0[k] = df[0] * L[0][k] + df[1] * L[1][k] + df[2] * L[2][k];
+            const double d0len = sqrt(d0[0] * d0[0] + d0[1] * d0[1] + d0[2] * d0[2]);
+            const double tmax = loop_cut + d0len;
             const double w = (i == j) ? 0.5 : 1.0;
             const double qq = ke * e->q[i] * e->q[j];
             const pair_table *tab = &e->table[e->sp[i]][e->sp[j]];
-            const double c6 = tab->c6;
-            double fi[3] = {0, 0, 0};
-            for (int t = 0; t < nt; t++) {
-                double d[3] = {d0[0] + T[t][0], d0[1] + T[t][1], d0[2] + T[t][2]};
+            const double c6ij = tab->c6;
+            /* per-pair accumulators kept in registers (the sums struct is
+             * reached through a pointer and would be reloaded every image) */
+            double fi[3] = {0, 0, 0}, vir[6] = {0, 0, 0, 0, 0, 0};
+            double e_coul = 0, e_disp = 0, e_short = 0, rmin_pair = INFINITY;
+            for (int t = 0; t < nt && T[t].length <= tmax; t++) {
+                double d[3] = {d0[0] + T[t].v[0], d0[1] + T[t].v[1], d0[2] + T[t].v[2]};
                 double r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
                 if (r2 > loop_cut2) continue;
-                if (i == j && is_zero[t]) continue;
+                if (i == j && T[t].is_zero) continue;
                 double r = sqrt(r2);
-                if (r < out->min_dist) {
-                    out->min_dist = r;
-                    out->min_i = i;
-                    out->min_j = j;
-                }
+                rmin_pair = fmin(rmin_pair, r);
                 double dedr = 0;
                 if (r2 <= rc2) {
+                    double x = alpha * r, f, dfdx;
                     if (qq != 0) {
-                        double ec = qq * erfc(alpha * r) / r;
-                        out->e_coul_real += w * ec;
-                        dedr += -ec / r - qq * two_over_sqrtpi * alpha * exp(-alpha2 * r2) / r;
+                        /* erfc(alpha r)/r = alpha phi(x) */
+                        kernel_eval(&bi->coulomb, coulomb_kernel, x, &f, &dfdx);
+                        e_coul += qq * alpha * f;
+                        dedr += qq * alpha2 * dfdx;
                     }
-                    if (c6 != 0) {
-                        double a2 = alpha2 * r2, ea = exp(-a2);
-                        double g = ea * (1 + a2 + 0.5 * a2 * a2);
-                        double r6 = r2 * r2 * r2;
-                        out->e_disp_real += -w * c6 * g / r6;
-                        double a5 = a2 * a2 * alpha * r;
-                        dedr += c6 * (a5 * alpha * ea / r6 + 6.0 * g / (r6 * r));
+                    if (c6ij != 0) {
+                        /* exp(-x^2)(1 + x^2 + x^4/2)/r^6 = alpha^6 psi(x) */
+                        kernel_eval(&bi->dispersion, dispersion_kernel, x, &f, &dfdx);
+                        e_disp -= c6ij * alpha6 * f;
+                        dedr -= c6ij * alpha6 * alpha * dfdx;
                     }
                 }
                 if (tab->nterms && r <= e->short_cutoff) {
@@ -364,16 +461,34 @@ static void real_space(const fuse2_structure *s, const eval_setup *e, double alp
                         ds = ds * f + es * dfdr;
                         es *= f;
                     }
-                    out->e_short += w * es;
+                    e_short += es;
                     dedr += ds;
                 }
-                if (dedr == 0) continue;
-                double g = w * dedr / r;
-                for (int a = 0; a < 3; a++)
-                    for (int c = 0; c < 3; c++) out->virial[a][c] += g * d[a] * d[c];
-                if (i != j)
-                    for (int k = 0; k < 3; k++) fi[k] += g * d[k];
+                double g = dedr / r;
+                vir[0] += g * d[0] * d[0];
+                vir[1] += g * d[1] * d[1];
+                vir[2] += g * d[2] * d[2];
+                vir[3] += g * d[1] * d[2];
+                vir[4] += g * d[0] * d[2];
+                vir[5] += g * d[0] * d[1];
+                fi[0] += g * d[0];
+                fi[1] += g * d[1];
+                fi[2] += g * d[2];
             }
+            out->e_coul_real += w * e_coul;
+            out->e_disp_real += w * e_disp;
+            out->e_short += w * e_short;
+            const int va[6] = {0, 1, 2, 1, 0, 0}, vb[6] = {0, 1, 2, 2, 2, 1};
+            for (int k = 0; k < 6; k++) {
+                out->virial[va[k]][vb[k]] += w * vir[k];
+                if (va[k] != vb[k]) out->virial[vb[k]][va[k]] += w * vir[k];
+            }
+            if (rmin_pair < out->min_dist) {
+                out->min_dist = rmin_pair;
+                out->min_i = i;
+                out->min_j = j;
+            }
+            /* self images pull equally both ways: no force */
             if (i != j)
                 for (int k = 0; k < 3; k++) {
                     out->f[i][k] += fi[k];
@@ -382,7 +497,6 @@ static void real_space(const fuse2_structure *s, const eval_setup *e, double alp
         }
     }
     free(T);
-    free(is_zero);
 }
 
 /* F(b) and F'(b) of the dispersion reciprocal sum. */
@@ -393,8 +507,10 @@ static void disp_kernel(double b, double *F, double *dF)
     *dF = 3.0 * b * (spi * b * erfcb - eb);
 }
 
-static fuse2_status reciprocal_space(const fuse2_structure *s, const eval_setup *e, double alpha,
-                                     double kc, double ke, int c6, sums *out)
+__attribute__((noinline)) static fuse2_status reciprocal_space(const fuse2_structure *s,
+                                                               const eval_setup *e, double alpha,
+                                                               double kc, double ke, int c6,
+                                                               sums *out)
 {
     const int n = s->natoms, ns = e->nspecies;
     const double V = fabs(fuse2_structure_volume(s));
@@ -406,35 +522,49 @@ static fuse2_status reciprocal_space(const fuse2_structure *s, const eval_setup 
                           s->lattice[k][2] * s->lattice[k][2]);
         mmax[k] = (int)floor(kc * len / (2 * M_PI));
     }
-    /* phase tables e^{2 pi i m f} for m = 0..mmax, per axis and atom */
-    size_t stride[3] = {(size_t)mmax[0] + 1, (size_t)mmax[1] + 1, (size_t)mmax[2] + 1};
-    size_t total = (size_t)n * (stride[0] + stride[1] + stride[2]) * 2 + (size_t)n * 6 +
-                   (size_t)ns * 4;
+    /* Phase tables e^{2 pi i m f_i} for m = -mmax..mmax, laid out [m][atom]
+     * so that the loops over atoms run over contiguous memory. */
+    size_t width[3], total = 0;
+    for (int k = 0; k < 3; k++) {
+        width[k] = (size_t)(2 * mmax[k] + 1);
+        total += 2 * width[k] * (size_t)n;
+    }
+    total += (size_t)n * 10 + (size_t)ns * 4;
     double *buf = malloc(total * sizeof *buf);
     if (!buf) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate Ewald tables");
-    double *ph[3][2];
-    double *p = buf;
+    double *re[3], *im[3], *p = buf;
     for (int k = 0; k < 3; k++) {
-        ph[k][0] = p; p += n * stride[k];
-        ph[k][1] = p; p += n * stride[k];
-        for (int i = 0; i < n; i++)
-            for (size_t m = 0; m < stride[k]; m++) {
+        re[k] = p;
+        p += width[k] * n;
+        im[k] = p;
+        p += width[k] * n;
+        for (int m = -mmax[k]; m <= mmax[k]; m++) {
+            double *rr = re[k] + (size_t)(m + mmax[k]) * n, *ii = im[k] + (size_t)(m + mmax[k]) * n;
+            for (int i = 0; i < n; i++) {
                 double arg = 2 * M_PI * (double)m * s->frac[i][k];
-                ph[k][0][i * stride[k] + m] = cos(arg);
-                ph[k][1][i * stride[k] + m] = sin(arg);
+                rr[i] = cos(arg);
+                ii[i] = sin(arg);
             }
+        }
     }
     double *c12r = p; p += n;  /* phase of (m1, m2) per atom */
     double *c12i = p; p += n;
-    double *cr = p; p += n;    /* phase of the full k per atom */
+    double *cr = p; p += n;    /* phase of the whole k per atom */
     double *ci = p; p += n;
-    double *fr = p; p += n;    /* unused scratch kept for alignment of intent */
-    (void)fr;
-    p += n;
+    double *qv = p; p += n;
+    double *fx = p; p += n;    /* reciprocal forces, accumulated locally */
+    double *fy = p; p += n;
+    double *fz = p; p += n;
+    double *fdisp = p; p += 2 * n; /* unused slack keeps the layout simple */
+    (void)fdisp;
     double *Ssr = p; p += ns;  /* per-species structure factors */
     double *Ssi = p; p += ns;
     double *Usr = p; p += ns;  /* U_s = sum_t C_st S_t */
     double *Usi = p; p += ns;
+    for (int i = 0; i < n; i++) {
+        qv[i] = e->q[i];
+        fx[i] = fy[i] = fz[i] = 0;
+    }
 
     const double kc2 = kc * kc, inv4a2 = 1.0 / (4 * alpha * alpha);
     const double coul_pref = ke * 2 * M_PI / V;
@@ -444,58 +574,79 @@ static fuse2_status reciprocal_space(const fuse2_structure *s, const eval_setup 
     for (int a = 0; a < ns; a++)
         for (int b = 0; b < ns; b++) Cst[a][b] = e->table[a][b].c6;
     for (int i = 0; i < n; i++) nsp_count[e->sp[i]]++;
+    const double b3b3 = B[2][0] * B[2][0] + B[2][1] * B[2][1] + B[2][2] * B[2][2];
+    double vir[6] = {0, 0, 0, 0, 0, 0};
+    double e_coul = 0, e_disp = 0;
 
+    /* half space: m1 > 0, or m1 = 0 and m2 > 0, or m1 = m2 = 0 and m3 > 0;
+     * the factor 2 for -k is applied to every term */
     for (int m1 = 0; m1 <= mmax[0]; m1++) {
         for (int m2 = (m1 == 0 ? 0 : -mmax[1]); m2 <= mmax[1]; m2++) {
-            /* quick reject on the (m1, m2) line's closest approach is skipped:
-             * the m3 loop checks |k| directly */
-            int am2 = abs(m2);
-            for (int i = 0; i < n; i++) {
-                double ar = ph[0][0][i * stride[0] + m1], ai = ph[0][1][i * stride[0] + m1];
-                double br = ph[1][0][i * stride[1] + am2], bi = ph[1][1][i * stride[1] + am2];
-                if (m2 < 0) bi = -bi;
-                c12r[i] = ar * br - ai * bi;
-                c12i[i] = ar * bi + ai * br;
+            double k12[3];
+            for (int k = 0; k < 3; k++) k12[k] = m1 * B[0][k] + m2 * B[1][k];
+            /* the m3 values with |k12 + m3 b3| <= kc */
+            double t0 = -(k12[0] * B[2][0] + k12[1] * B[2][1] + k12[2] * B[2][2]) / b3b3;
+            double dist2 = 0;
+            for (int k = 0; k < 3; k++) {
+                double c = k12[k] + t0 * B[2][k];
+                dist2 += c * c;
             }
-            int m3start = (m1 == 0 && m2 == 0) ? 1 : -mmax[2];
-            for (int m3 = m3start; m3 <= mmax[2]; m3++) {
+            if (dist2 > kc2) continue;
+            double half = sqrt((kc2 - dist2) / b3b3);
+            int lo = (int)ceil(t0 - half), hi = (int)floor(t0 + half);
+            if (lo < -mmax[2]) lo = -mmax[2];
+            if (hi > mmax[2]) hi = mmax[2];
+            if (m1 == 0 && m2 == 0 && lo < 1) lo = 1;
+            if (lo > hi) continue;
+            const double *ar = re[0] + (size_t)(m1 + mmax[0]) * n, *ai = im[0] + (size_t)(m1 + mmax[0]) * n;
+            const double *br = re[1] + (size_t)(m2 + mmax[1]) * n, *bi = im[1] + (size_t)(m2 + mmax[1]) * n;
+            for (int i = 0; i < n; i++) {
+                c12r[i] = ar[i] * br[i] - ai[i] * bi[i];
+                c12i[i] = ar[i] * bi[i] + ai[i] * br[i];
+            }
+            for (int m3 = lo; m3 <= hi; m3++) {
                 double kv[3];
-                for (int k = 0; k < 3; k++) kv[k] = m1 * B[0][k] + m2 * B[1][k] + m3 * B[2][k];
+                for (int k = 0; k < 3; k++) kv[k] = k12[k] + m3 * B[2][k];
                 double k2 = kv[0] * kv[0] + kv[1] * kv[1] + kv[2] * kv[2];
-                if (k2 > kc2) continue;
-                int am3 = abs(m3);
+                if (k2 > kc2 || k2 == 0) continue;
+                const double *zr = re[2] + (size_t)(m3 + mmax[2]) * n, *zi = im[2] + (size_t)(m3 + mmax[2]) * n;
                 double Sr = 0, Si = 0;
-                for (int sidx = 0; sidx < ns; sidx++) Ssr[sidx] = Ssi[sidx] = 0;
+#pragma omp simd reduction(+ : Sr, Si)
                 for (int i = 0; i < n; i++) {
-                    double zr = ph[2][0][i * stride[2] + am3], zi = ph[2][1][i * stride[2] + am3];
-                    if (m3 < 0) zi = -zi;
-                    double r = c12r[i] * zr - c12i[i] * zi;
-                    double im = c12r[i] * zi + c12i[i] * zr;
+                    double r = c12r[i] * zr[i] - c12i[i] * zi[i];
+                    double m = c12r[i] * zi[i] + c12i[i] * zr[i];
                     cr[i] = r;
-                    ci[i] = im;
-                    Sr += e->q[i] * r;
-                    Si += e->q[i] * im;
-                    if (c6) {
-                        Ssr[e->sp[i]] += r;
-                        Ssi[e->sp[i]] += im;
-                    }
+                    ci[i] = m;
+                    Sr += qv[i] * r;
+                    Si += qv[i] * m;
                 }
-                /* the half-space sum counts k and -k: factor 2 */
                 double A = exp(-k2 * inv4a2) / k2;
                 double ek = 2 * coul_pref * A * (Sr * Sr + Si * Si);
-                out->e_coul_recip += ek;
-                double fk = 2 * coul_pref * A * 2; /* F_i = fk q_i k Im[e_i S*] */
+                e_coul += ek;
                 double sfac = 2 * (1.0 / k2 + inv4a2);
-                for (int a = 0; a < 3; a++) {
-                    out->virial[a][a] -= ek;
-                    for (int c = 0; c < 3; c++) out->virial[a][c] += ek * sfac * kv[a] * kv[c];
-                }
+                /* dE_k/d eps_ab = -E_k [delta_ab - 2 k_a k_b (1/k^2 + 1/4 alpha^2)] */
+                vir[0] += ek * (sfac * kv[0] * kv[0] - 1);
+                vir[1] += ek * (sfac * kv[1] * kv[1] - 1);
+                vir[2] += ek * (sfac * kv[2] * kv[2] - 1);
+                vir[3] += ek * sfac * kv[1] * kv[2];
+                vir[4] += ek * sfac * kv[0] * kv[2];
+                vir[5] += ek * sfac * kv[0] * kv[1];
+                /* F_i = 4 coul_pref A q_i Im[e_i S*] k, Im[e_i S*] = ci Sr - cr Si */
+                double fk = 4 * coul_pref * A;
+                double gx = fk * kv[0], gy = fk * kv[1], gz = fk * kv[2];
+#pragma omp simd
                 for (int i = 0; i < n; i++) {
-                    /* Im[e_i S*] = ci Sr - cr Si */
-                    double g = fk * e->q[i] * (ci[i] * Sr - cr[i] * Si);
-                    for (int k = 0; k < 3; k++) out->f[i][k] += g * kv[k];
+                    double g = qv[i] * (ci[i] * Sr - cr[i] * Si);
+                    fx[i] += g * gx;
+                    fy[i] += g * gy;
+                    fz[i] += g * gz;
                 }
                 if (c6) {
+                    for (int a = 0; a < ns; a++) Ssr[a] = Ssi[a] = 0;
+                    for (int i = 0; i < n; i++) {
+                        Ssr[e->sp[i]] += cr[i];
+                        Ssi[e->sp[i]] += ci[i];
+                    }
                     double kk = sqrt(k2), bb = kk / (2 * alpha), F, dF;
                     disp_kernel(bb, &F, &dF);
                     double P = 0;
@@ -508,18 +659,24 @@ static fuse2_status reciprocal_space(const fuse2_structure *s, const eval_setup 
                         P += Ssr[a] * Usr[a] + Ssi[a] * Usi[a];
                     }
                     double edk = 2 * disp_pref * F * P;
-                    out->e_disp_recip += edk;
+                    e_disp += edk;
+                    /* dE_k/d eps_ab = -delta_ab E_k - P_k F'(b) k_a k_b / (2 alpha k) */
                     double dpk = 2 * disp_pref * P * dF / (2 * alpha * kk);
-                    for (int a = 0; a < 3; a++) {
-                        out->virial[a][a] -= edk;
-                        for (int c = 0; c < 3; c++) out->virial[a][c] -= dpk * kv[a] * kv[c];
-                    }
-                    double fd = 2 * 2 * disp_pref * F;
+                    vir[0] -= edk + dpk * kv[0] * kv[0];
+                    vir[1] -= edk + dpk * kv[1] * kv[1];
+                    vir[2] -= edk + dpk * kv[2] * kv[2];
+                    vir[3] -= dpk * kv[1] * kv[2];
+                    vir[4] -= dpk * kv[0] * kv[2];
+                    vir[5] -= dpk * kv[0] * kv[1];
+                    double fd = 4 * disp_pref * F;
+                    double hx = fd * kv[0], hy = fd * kv[1], hz = fd * kv[2];
                     for (int i = 0; i < n; i++) {
                         int si = e->sp[i];
                         /* Im[e_i U*] = ci Ur - cr Ui */
-                        double g = fd * (ci[i] * Usr[si] - cr[i] * Usi[si]);
-                        for (int k = 0; k < 3; k++) out->f[i][k] += g * kv[k];
+                        double g = ci[i] * Usr[si] - cr[i] * Usi[si];
+                        fx[i] += g * hx;
+                        fy[i] += g * hy;
+                        fz[i] += g * hz;
                     }
                 }
             }
@@ -533,10 +690,21 @@ static fuse2_status reciprocal_space(const fuse2_structure *s, const eval_setup 
             self += Cst[a][a] * nsp_count[a];
         }
         double e0 = disp_pref * 0.5 * P0;
-        out->e_disp_recip += e0;
-        for (int a = 0; a < 3; a++) out->virial[a][a] -= e0;
-        double a6 = pow(alpha, 6);
-        out->e_disp_self = a6 / 12.0 * self;
+        e_disp += e0;
+        for (int a = 0; a < 3; a++) vir[a] -= e0;
+        out->e_disp_self = pow(alpha, 6) / 12.0 * self;
+    }
+    out->e_coul_recip += e_coul;
+    out->e_disp_recip += e_disp;
+    const int va[6] = {0, 1, 2, 1, 0, 0}, vb[6] = {0, 1, 2, 2, 2, 1};
+    for (int k = 0; k < 6; k++) {
+        out->virial[va[k]][vb[k]] += vir[k];
+        if (va[k] != vb[k]) out->virial[vb[k]][va[k]] += vir[k];
+    }
+    for (int i = 0; i < n; i++) {
+        out->f[i][0] += fx[i];
+        out->f[i][1] += fy[i];
+        out->f[i][2] += fz[i];
     }
     free(buf);
     return FUSE2_OK;
@@ -588,7 +756,7 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
     sm.f = result->forces;
     sm.min_dist = INFINITY;
     sm.min_i = sm.min_j = -1;
-    real_space(s, &e, alpha, ewald ? rc : 0, ke, c6, &sm);
+    real_space(b, s, &e, alpha, ewald ? rc : 0, ke, c6, &sm);
     if (ewald) {
         st = reciprocal_space(s, &e, alpha, kc, ke, c6, &sm);
         if (st != FUSE2_OK) {

@@ -119,6 +119,7 @@ static int check_hard_core(objective *ob)
     memset(&nl, 0, sizeof nl);
     if (fuse2_neighbor_list_build(&nl, &ob->trial, ob->hard_core_cutoff) != FUSE2_OK) {
         snprintf(ob->reason, sizeof ob->reason, "neighbour search failed: %s", fuse2_error_message());
+        fuse2_neighbor_list_free(&nl);
         return 0;
     }
     int ok = 1;

@@ -12,6 +12,7 @@
 #include "fuse2/structure.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <spglib.h>
@@ -20,6 +21,9 @@
  * compares squared lengths and doubled dot products with it). */
 static const double NIGGLI_RELATIVE_EPS = 1e-5;
 static const int MAX_SIZE_REDUCTION_STEPS = 100000;
+/* Keeps the integer transform far from long long overflow; a basis that
+ * needs more is numerically degenerate anyway. */
+static const double MAX_TRANSFORM_ENTRY = 1e12;
 
 typedef long long imat3[3][3];
 
@@ -87,11 +91,13 @@ static fuse2_status size_reduce(double basis[3][3], imat3 m)
                 double mu = dot3(basis[i], basis[j]) / dot3(basis[j], basis[j]);
                 if (!(fabs(mu) > 0.5 + margin)) continue;
                 double k = nearbyint(mu);
-                if (fabs(k) > 1e15)
-                    return FUSE2_RAISE(FUSE2_ERR_NUMERIC,
-                                       "cell reduction: lattice vectors %d and %d are nearly "
-                                       "parallel",
-                                       i + 1, j + 1);
+                for (int c = 0; c < 3; c++)
+                    if (!(fabs(k) * (1.0 + (double)llabs(m[j][c])) + (double)llabs(m[i][c]) <
+                          MAX_TRANSFORM_ENTRY))
+                        return FUSE2_RAISE(FUSE2_ERR_NUMERIC,
+                                           "cell reduction: lattice vectors are nearly linearly "
+                                           "dependent (multiplier %g)",
+                                           k);
                 for (int c = 0; c < 3; c++) basis[i][c] -= k * basis[j][c];
                 for (int c = 0; c < 3; c++) m[i][c] -= (long long)k * m[j][c];
                 improved = 1;
@@ -134,8 +140,8 @@ fuse2_status fuse2_structure_reduce_cell(fuse2_structure *s)
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 3; k++)
             if (!isfinite(s->lattice[i][k]))
-                return FUSE2_RAISE(FUSE2_ERR_NUMERIC, "cell reduction: lattice vector %d is not "
-                                   "finite", i + 1);
+                return FUSE2_RAISE(FUSE2_ERR_NUMERIC,
+                                   "cell reduction: lattice vector %d is not finite", i + 1);
     double inverse[3][3];
     FUSE2_CALL(fuse2_lattice_inverse(s->lattice, inverse));
 

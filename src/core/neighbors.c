@@ -20,18 +20,23 @@
 /* Distances at or below this (Å) are an atom itself (or a coincident atom) and
  * are not neighbours. */
 static const double SELF_DISTANCE = 1e-8;
-/* The enumeration bounds are widened by this relative amount so that rounding
- * in T never drops an image whose distance computed from L is inside the
+/* The enumeration bounds are widened by this relative amount, plus a multiple
+ * of the rounding error of T (which grows with the skew of the basis), so that
+ * rounding never drops an image whose distance computed from L is inside the
  * sphere; the final test always uses the distance computed from L. */
 static const double BOUND_SLACK = 1e-9;
 /* More images than this along one lattice direction means the cutoff is absurd
  * for the cell (and integer ranges could overflow). */
 static const double MAX_IMAGES_PER_AXIS = 1e6;
+/* Fractional coordinates beyond this are not a position but a bug upstream
+ * (and their integer parts would not fit an int). */
+static const double MAX_FRACTIONAL = 1e8;
 
 typedef struct image_search {
     double lattice[3][3]; /* rows */
     double tri[3][3];     /* T with lattice = T Q; tri[i][k] = 0 for k > i */
     double spacing[3];    /* plane spacings h_k: |x_k| <= R / h_k inside radius R */
+    double slack;         /* relative widening of the search radius */
 } image_search;
 
 static double dot3(const double a[3], const double b[3])
@@ -46,7 +51,10 @@ static void cross3(const double a[3], const double b[3], double c[3])
     c[2] = a[0] * b[1] - a[1] * b[0];
 }
 
-static double widened(double radius) { return radius * (1.0 + BOUND_SLACK) + 1e-12; }
+static double widened(const image_search *q, double radius)
+{
+    return radius * (1.0 + q->slack) + 1e-12;
+}
 
 /* Returns 0 if the lattice is not finite or is singular. */
 static int image_search_init(image_search *q, const double lattice[3][3])
@@ -81,6 +89,10 @@ static int image_search_init(image_search *q, const double lattice[3][3])
     q->tri[2][1] = dot3(a2, q1);
     q->tri[2][2] = volume / area;      /* plane spacing h_2 */
     fuse2_lattice_plane_spacings(lattice, q->spacing);
+    /* |a0||a1||a2| / V is 1 for a cubic cell and huge for a skewed one; the
+     * volume, and so T, is only known to about eps times that */
+    double skew = len0 * sqrt(dot3(a1, a1)) * sqrt(dot3(a2, a2)) / volume;
+    q->slack = BOUND_SLACK + 1e-13 * skew;
     return 1;
 }
 
@@ -88,7 +100,7 @@ static int image_search_init(image_search *q, const double lattice[3][3])
 static int radius_searchable(const image_search *q, double radius)
 {
     for (int k = 0; k < 3; k++)
-        if (!(widened(radius) / q->spacing[k] <= MAX_IMAGES_PER_AXIS)) return 0;
+        if (!(widened(q, radius) / q->spacing[k] <= MAX_IMAGES_PER_AXIS)) return 0;
     return 1;
 }
 
@@ -101,11 +113,11 @@ static void enumerate_images(const image_search *q, const double d[3], const dou
 {
     const double(*T)[3] = q->tri;
     const double(*L)[3] = q->lattice;
-    double r = widened(*radius);
+    double r = widened(q, *radius);
     int lo2 = (int)ceil(-r / T[2][2] - d[2]);
     int hi2 = (int)floor(r / T[2][2] - d[2]);
     for (int n2 = lo2; n2 <= hi2; n2++) {
-        double r2 = widened(*radius);
+        double r2 = widened(q, *radius);
         r2 *= r2;
         double x2 = d[2] + n2;
         double y2 = x2 * T[2][2];
@@ -149,6 +161,13 @@ static void frac_difference(const fuse2_structure *s, int i, int j, double d[3],
     }
 }
 
+static int coordinates_usable(const fuse2_structure *s, int i)
+{
+    for (int k = 0; k < 3; k++)
+        if (!(fabs(s->frac[i][k]) < MAX_FRACTIONAL)) return 0; /* also NaN */
+    return 1;
+}
+
 /* ---------------------------------------------------------------------- */
 /* neighbour list                                                          */
 
@@ -189,7 +208,8 @@ static void add_neighbor(void *ctx, const int n[3], const double v[3], double d2
     if (b->status != FUSE2_OK || d2 > b->cutoff2 || d2 <= b->self2) return;
     fuse2_neighbor_list *list = b->list;
     if (list->count == INT_MAX) {
-        b->status = FUSE2_RAISE(FUSE2_ERR_ARG, "neighbour list within %g A has more than %d entries",
+        b->status = FUSE2_RAISE(FUSE2_ERR_ARG,
+                                "neighbour list within %g A has more than %d entries",
                                 list->cutoff, INT_MAX);
         return;
     }
@@ -225,10 +245,11 @@ fuse2_status fuse2_neighbor_list_build(fuse2_neighbor_list *list, const fuse2_st
                            cutoff, MAX_IMAGES_PER_AXIS, q.spacing[0], q.spacing[1],
                            q.spacing[2]);
     for (int i = 0; i < s->natoms; i++)
-        for (int k = 0; k < 3; k++)
-            if (!isfinite(s->frac[i][k]))
-                return FUSE2_RAISE(FUSE2_ERR_NUMERIC,
-                                   "neighbour list: atom %d has a non-finite coordinate", i + 1);
+        if (!coordinates_usable(s, i))
+            return FUSE2_RAISE(FUSE2_ERR_NUMERIC,
+                               "neighbour list: atom %d has a non-finite or absurd fractional "
+                               "coordinate (%g %g %g)",
+                               i + 1, s->frac[i][0], s->frac[i][1], s->frac[i][2]);
 
     /* offsets are reallocated every time: natoms may change between builds */
     int *offsets = realloc(list->offsets, (size_t)(s->natoms + 1) * sizeof *offsets);
@@ -326,15 +347,10 @@ static void shortest_pair(const image_search *q, const fuse2_structure *s, int i
     enumerate_images(q, d, &sh->radius, keep_shortest, sh);
 }
 
-static int coordinates_finite(const fuse2_structure *s, int i)
-{
-    return isfinite(s->frac[i][0]) && isfinite(s->frac[i][1]) && isfinite(s->frac[i][2]);
-}
-
 double fuse2_periodic_distance(const fuse2_structure *s, int i, int j)
 {
     if (i < 0 || j < 0 || i >= s->natoms || j >= s->natoms) return NAN;
-    if (!coordinates_finite(s, i) || !coordinates_finite(s, j)) return NAN;
+    if (!coordinates_usable(s, i) || !coordinates_usable(s, j)) return NAN;
     image_search q;
     if (!image_search_init(&q, s->lattice)) return NAN;
     shortest_search sh = {.radius = INFINITY};
@@ -348,7 +364,7 @@ double fuse2_structure_min_distance(const fuse2_structure *s)
     image_search q;
     if (!image_search_init(&q, s->lattice)) return NAN;
     for (int i = 0; i < s->natoms; i++)
-        if (!coordinates_finite(s, i)) return NAN;
+        if (!coordinates_usable(s, i)) return NAN;
     /* one shared radius: every pair only searches below the best so far */
     shortest_search sh = {.radius = INFINITY};
     for (int i = 0; i < s->natoms; i++)

@@ -41,8 +41,8 @@ static fuse2_status check_input(const fuse2_structure *s, double symprec)
     for (int i = 0; i < s->natoms; i++)
         for (int k = 0; k < 3; k++)
             if (!isfinite(s->frac[i][k]))
-                return FUSE2_RAISE(FUSE2_ERR_NUMERIC, "symmetry: atom %d has a non-finite coordinate",
-                                   i + 1);
+                return FUSE2_RAISE(FUSE2_ERR_NUMERIC,
+                                   "symmetry: atom %d has a non-finite coordinate", i + 1);
     return FUSE2_OK;
 }
 

@@ -500,6 +500,54 @@ static void test_missing_charge_and_net_charge_are_errors(void **state)
     fuse2_potential_set_free(&p);
 }
 
+/* lib2.lib's Ti-O Buckingham term stops at rmin = 1.2 A, below which only
+ * the Coulomb attraction of Ti4+ and O2- acts: a Ti-O pair inside 1.2 A
+ * collapses. Like charges repel and never collapse, however close. */
+static void test_collapse_barrier_is_reported_as_unphysical(void **state)
+{
+    (void)state;
+    fuse2_potential_set p;
+    fuse2_potential_set_init(&p);
+    ASSERT_OK(fuse2_gulp_library_read(test_shared_path("potentials/lib2.lib"), &p));
+    fuse2_builtin_options opt;
+    fuse2_builtin_options_default(&opt);
+    fuse2_builtin *b;
+    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    fuse2_structure s;
+    ASSERT_OK(fuse2_structure_init(&s, 3));
+    double par[6] = {12, 12, 12, 90, 90, 90};
+    ASSERT_OK(fuse2_lattice_from_parameters(par, s.lattice));
+    double f0[3] = {0.5, 0.5, 0.5}, f1[3] = {0.5 + 1.15 / 12, 0.5, 0.5}, f2[3] = {0.5 - 1.15 / 12, 0.5, 0.5};
+    ASSERT_OK(fuse2_structure_add_atom(&s, Z("O"), f0));
+    ASSERT_OK(fuse2_structure_add_atom(&s, Z("Ti"), f1));
+    ASSERT_OK(fuse2_structure_add_atom(&s, Z("O"), f2));
+    fuse2_calc_result r;
+    fuse2_calc_result_init(&r);
+    ASSERT_OK(fuse2_builtin_compute(b, &s, &r));
+    assert_non_null(strstr(r.unphysical, "collapse"));
+    assert_non_null(strstr(r.unphysical, "barrier at 1.20"));
+    /* at 1.6 A the repulsion holds */
+    s.frac[1][0] = 0.5 + 1.6 / 12;
+    s.frac[2][0] = 0.5 - 1.6 / 12;
+    ASSERT_OK(fuse2_builtin_compute(b, &s, &r));
+    assert_string_equal(r.unphysical, "");
+    /* two O2- ions at 1.0 A: far inside rmin, but they repel */
+    s.frac[1][0] = 0.5;
+    s.frac[1][1] = 0.5 + 1.0 / 12;
+    s.species[1] = Z("O");
+    s.natoms = 2;
+    fuse2_builtin_destroy(b);
+    fuse2_builtin_options_default(&opt);
+    opt.allow_charged = 1;
+    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    ASSERT_OK(fuse2_builtin_compute(b, &s, &r));
+    assert_string_equal(r.unphysical, "");
+    fuse2_calc_result_free(&r);
+    fuse2_structure_free(&s);
+    fuse2_builtin_destroy(b);
+    fuse2_potential_set_free(&p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -511,6 +559,7 @@ int main(void)
         cmocka_unit_test(test_results_do_not_depend_on_cell_choice),
         cmocka_unit_test(test_cutoffs_follow_gulp_meaning),
         cmocka_unit_test(test_missing_charge_and_net_charge_are_errors),
+        cmocka_unit_test(test_collapse_barrier_is_reported_as_unphysical),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

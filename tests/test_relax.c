@@ -18,14 +18,14 @@ static fuse2_status compute_adapter(void *state, const fuse2_structure *s, fuse2
 static const fuse2_calc_ops adapter_ops = {.name = "test-builtin", .compute = compute_adapter};
 
 /* Na+ Cl- with a Born-Mayer repulsion that acts only beyond rmin. */
-static fuse2_builtin *nacl_model(double rmin)
+static fuse2_builtin *nacl_model(double rmin, double A)
 {
     fuse2_potential_set p;
     fuse2_potential_set_init(&p);
     ASSERT_OK(fuse2_potential_set_add_species(&p, Z("Na"), 1.0));
     ASSERT_OK(fuse2_potential_set_add_species(&p, Z("Cl"), -1.0));
     fuse2_pair_term t = {.kind = FUSE2_PAIR_BUCKINGHAM, .z1 = Z("Na"), .z2 = Z("Cl"),
-                         .param = {1200.0, 0.3, 0.0, 0}, .rmin = rmin, .rmax = 10.0};
+                         .param = {A, 0.3, 0.0, 0}, .rmin = rmin, .rmax = 10.0};
     ASSERT_OK(fuse2_potential_set_add_term(&p, &t));
     fuse2_builtin_options opt;
     fuse2_builtin_options_default(&opt);
@@ -52,7 +52,7 @@ static void rock_salt(double a, fuse2_structure *s)
 static void test_relaxes_distorted_rock_salt_to_cubic(void **state)
 {
     (void)state;
-    fuse2_builtin *b = nacl_model(0);
+    fuse2_builtin *b = nacl_model(0, 1200.0);
     fuse2_calc calc = {&adapter_ops, b};
     const fuse2_optimizer opts[3] = {FUSE2_OPTIMIZER_LBFGS, FUSE2_OPTIMIZER_FIRE,
                                      FUSE2_OPTIMIZER_FIRE_LBFGS};
@@ -90,10 +90,11 @@ static void test_relaxes_distorted_rock_salt_to_cubic(void **state)
 static void test_collapse_ends_with_failed_status_and_reason(void **state)
 {
     (void)state;
-    fuse2_builtin *b = nacl_model(2.4);
+    /* a repulsion too weak to balance the Madelung attraction, cut at 2.4 A */
+    fuse2_builtin *b = nacl_model(2.4, 150.0);
     fuse2_calc calc = {&adapter_ops, b};
     fuse2_structure s;
-    rock_salt(4.4, &s); /* nearest neighbours at 2.2 A: inside rmin */
+    rock_salt(5.6, &s); /* nearest neighbours near 2.8 A: outside rmin */
     fuse2_relax_options opt;
     fuse2_relax_options_default(&opt);
     fuse2_relax_result res;
@@ -101,10 +102,22 @@ static void test_collapse_ends_with_failed_status_and_reason(void **state)
     ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
     assert_int_equal(res.status, FUSE2_RELAX_FAILED);
     assert_non_null(strstr(res.reason, "collapse"));
+    assert_true(res.steps >= 1);
     assert_string_equal(fuse2_relax_status_name(res.status), "failed");
     /* the structure returned is the last sane geometry, with a finite energy */
     assert_true(isfinite(res.energy));
     ASSERT_OK(fuse2_structure_validate(&s, "relaxed"));
+    fuse2_relax_result_free(&res);
+    fuse2_structure_free(&s);
+
+    /* already inside the barrier: fails at once, and no energy is reported */
+    rock_salt(4.4, &s);
+    fuse2_relax_result_init(&res);
+    ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
+    assert_int_equal(res.status, FUSE2_RELAX_FAILED);
+    assert_int_equal(res.steps, 0);
+    assert_non_null(strstr(res.reason, "barrier at 2.4"));
+    assert_true(isnan(res.energy));
     fuse2_relax_result_free(&res);
     fuse2_structure_free(&s);
     fuse2_builtin_destroy(b);
@@ -113,7 +126,7 @@ static void test_collapse_ends_with_failed_status_and_reason(void **state)
 static void test_fixed_cell_moves_only_atoms(void **state)
 {
     (void)state;
-    fuse2_builtin *b = nacl_model(0);
+    fuse2_builtin *b = nacl_model(0, 1200.0);
     fuse2_calc calc = {&adapter_ops, b};
     fuse2_structure s;
     rock_salt(5.6, &s);
@@ -137,7 +150,7 @@ static void test_fixed_cell_moves_only_atoms(void **state)
 static void test_pressure_balances_stress_and_shrinks_cell(void **state)
 {
     (void)state;
-    fuse2_builtin *b = nacl_model(0);
+    fuse2_builtin *b = nacl_model(0, 1200.0);
     fuse2_calc calc = {&adapter_ops, b};
     double volume[2];
     const double P = 5.0 / 160.21766208; /* 5 GPa in eV/A^3 */
@@ -166,7 +179,7 @@ static void test_pressure_balances_stress_and_shrinks_cell(void **state)
 static void test_step_limit_gives_not_converged(void **state)
 {
     (void)state;
-    fuse2_builtin *b = nacl_model(0);
+    fuse2_builtin *b = nacl_model(0, 1200.0);
     fuse2_calc calc = {&adapter_ops, b};
     fuse2_structure s;
     rock_salt(5.0, &s);
@@ -188,7 +201,7 @@ static void test_step_limit_gives_not_converged(void **state)
 static void test_bad_arguments_are_errors(void **state)
 {
     (void)state;
-    fuse2_builtin *b = nacl_model(0);
+    fuse2_builtin *b = nacl_model(0, 1200.0);
     fuse2_calc calc = {&adapter_ops, b};
     fuse2_structure s;
     rock_salt(5.6, &s);

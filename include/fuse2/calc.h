@@ -28,6 +28,10 @@ typedef struct fuse2_calc_result {
     int ncomponents;             /* named parts of the energy, eV */
     char component_name[FUSE2_MAX_COMPONENTS][FUSE2_COMPONENT_NAME];
     double component[FUSE2_MAX_COMPONENTS];
+    /* Non-empty when the geometry lies outside the model's valid range (e.g.
+     * two ions past the barrier of a Buckingham collapse): the numbers are
+     * computed but meaningless, and a relaxation must stop as failed. */
+    char unphysical[FUSE2_REASON_LEN];
     int capacity;
 } fuse2_calc_result;
 

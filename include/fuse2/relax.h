@@ -39,7 +39,10 @@ typedef struct fuse2_relax_options {
     int fixed_cell;           /* relax positions only */
     double pressure;          /* external pressure (eV/Å^3); enthalpy E + PV is minimised */
     double max_step;          /* largest move of any atom per step (Å) */
-    double hard_core_fraction;/* fail when r_ij < fraction * (rcov_i + rcov_j) */
+    double hard_core_fraction;/* model-independent safety net: fail when
+                               * r_ij < fraction * (rcov_i + rcov_j) (default
+                               * 0.25; 0 = off). Calculators report collapses
+                               * specific to their model (result.unphysical). */
     int lbfgs_memory;
     double fire_switch_fmax;  /* FIRE_LBFGS: switch to L-BFGS below this max force */
     double time_limit;        /* seconds of wall time, 0 = none */

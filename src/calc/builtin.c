@@ -6,6 +6,7 @@
 #include "fuse2/builtin.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,7 @@ typedef struct pair_table {
     int nterms;
     pair_term term[MAX_TERMS_PER_PAIR];
     double c6;          /* C of buck terms summed to infinity (c6 mode) */
+    double r_collapse;  /* closer than this the pair falls into a collapse (Å) */
 } pair_table;
 
 /* A smooth function of x = alpha r tabulated with its first two derivatives
@@ -39,6 +41,7 @@ struct fuse2_builtin {
     kernel_table dispersion; /* psi(x) = exp(-x^2)(1 + x^2 + x^4/2)/x^6 */
     fuse2_potential_set pot;
     fuse2_builtin_options opt;
+    double *collapse_radius; /* per (z1, z2), NAN until computed */
     double last_min_distance;
     int last_min_i, last_min_j;
     /* work buffers reused between calls */
@@ -145,6 +148,10 @@ fuse2_status fuse2_builtin_create(const fuse2_potential_set *potentials,
     for (int i = 0; i < potentials->nterms; i++)
         FUSE2_CALL_GOTO(st, fuse2_potential_set_add_term(&b->pot, &potentials->terms[i]), fail);
     FUSE2_CALL_GOTO(st, fuse2_structure_init(&b->work, 0), fail);
+    b->collapse_radius = malloc((FUSE2_MAX_Z + 1) * (FUSE2_MAX_Z + 1) * sizeof *b->collapse_radius);
+    if (!b->collapse_radius)
+        FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_NOMEM, "cannot allocate the built-in calculator");
+    for (int k = 0; k < (FUSE2_MAX_Z + 1) * (FUSE2_MAX_Z + 1); k++) b->collapse_radius[k] = NAN;
     {
         /* x = alpha r_c = sqrt(accuracy ln 10) is the largest x the sums use */
         double x_max = sqrt(b->opt.accuracy * log(10.0)) + 0.05;
@@ -164,6 +171,7 @@ void fuse2_builtin_destroy(fuse2_builtin *b)
     if (!b) return;
     fuse2_potential_set_free(&b->pot);
     fuse2_structure_free(&b->work);
+    free(b->collapse_radius);
     free(b->coulomb.node);
     free(b->dispersion.node);
     free(b->wbuf);
@@ -194,6 +202,48 @@ static double effective_rmax(const fuse2_builtin *b, double rmax)
 {
     if (b->pot.has_cutp && b->pot.cutp_radius < rmax) return b->pot.cutp_radius;
     return rmax;
+}
+
+static void short_range(const pair_table *tab, double r, double *energy, double *dedr);
+static void taper(double r, double start, double end, double *f, double *dfdr);
+
+/* Bare energy of one isolated pair: short-range terms (with their rmin/rmax
+ * and the cutp taper), q_i q_j k/r, and -C/r^6 when c6 sums it separately. */
+static double isolated_pair_energy(const eval_setup *e, const pair_table *tab, double qq, double r)
+{
+    double es = 0, ds;
+    if (tab->nterms) {
+        short_range(tab, r, &es, &ds);
+        if (e->taper_end > 0) {
+            double f, dfdr;
+            taper(r, e->taper_start, e->taper_end, &f, &dfdr);
+            es *= f;
+        }
+    }
+    double r2 = r * r;
+    return es + qq / r - tab->c6 / (r2 * r2 * r2);
+}
+
+/* The collapse barrier of a pair: if the pair energy falls without bound as
+ * r -> 0 (opposite charges below rmin, Buckingham C/r^6 beating A exp(-r/rho)),
+ * the pair collapses once it is closer than the maximum of that energy. If
+ * the isolated pair has no maximum (its repulsion never wins), nothing holds
+ * the ions apart below the inner cut-off of its terms: that is the barrier.
+ * Returns 0 for pairs that repel at short range. */
+static double collapse_radius(const eval_setup *e, const pair_table *tab, double qq)
+{
+    const double h = 1e-3, r_start = 0.05, r_end = 6.0;
+    double r = r_start, prev = isolated_pair_energy(e, tab, qq, r);
+    double next = isolated_pair_energy(e, tab, qq, r + h);
+    if (!(next > prev)) return 0.0; /* repulsive (or flat) at short range */
+    for (r += h; r < r_end; r += h) {
+        prev = next;
+        next = isolated_pair_energy(e, tab, qq, r + h);
+        if (next < prev) return r;
+    }
+    double inner = 0;
+    for (int t = 0; t < tab->nterms; t++) inner = fmax(inner, tab->term[t].rmin);
+    return inner;
 }
 
 static fuse2_status build_setup(fuse2_builtin *b, const fuse2_structure *s, eval_setup *e)
@@ -264,6 +314,19 @@ static fuse2_status build_setup(fuse2_builtin *b, const fuse2_structure *s, eval
         e->taper_end = b->pot.cutp_radius;
         e->taper_start = b->pot.cutp_radius - b->pot.cutp_taper;
     }
+    /* collapse barriers depend only on the element pair: cached */
+    for (int s1 = 0; s1 < e->nspecies; s1++)
+        for (int s2 = 0; s2 < e->nspecies; s2++) {
+            int z1 = e->species_z[s1], z2 = e->species_z[s2];
+            double *slot = &b->collapse_radius[z1 * (FUSE2_MAX_Z + 1) + z2];
+            if (isnan(*slot)) {
+                int f1 = 0, f2 = 0;
+                double q1 = fuse2_potential_set_charge(&b->pot, z1, &f1);
+                double q2 = fuse2_potential_set_charge(&b->pot, z2, &f2);
+                *slot = collapse_radius(e, &e->table[s1][s2], b->opt.coulomb_constant * q1 * q2);
+            }
+            e->table[s1][s2].r_collapse = *slot;
+        }
     return FUSE2_OK;
 }
 
@@ -356,6 +419,9 @@ typedef struct sums {
     double (*f)[3];
     double min_dist;
     int min_i, min_j;
+    double collapse_depth;   /* largest r_collapse - r found, 0 if none */
+    int collapse_i, collapse_j;
+    double collapse_r, collapse_barrier;
 } sums;
 
 typedef struct translation {
@@ -487,6 +553,13 @@ __attribute__((noinline)) static void real_space(const fuse2_builtin *bi, const 
                 out->min_dist = rmin_pair;
                 out->min_i = i;
                 out->min_j = j;
+            }
+            if (rmin_pair < tab->r_collapse && tab->r_collapse - rmin_pair > out->collapse_depth) {
+                out->collapse_depth = tab->r_collapse - rmin_pair;
+                out->collapse_i = i;
+                out->collapse_j = j;
+                out->collapse_r = rmin_pair;
+                out->collapse_barrier = tab->r_collapse;
             }
             /* self images pull equally both ways: no force */
             if (i != j)
@@ -793,6 +866,15 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
     fuse2_calc_result_add_component(result, "coulomb_recip", sm.e_coul_recip);
     fuse2_calc_result_add_component(result, "coulomb", coul);
     if (b->opt.c6) fuse2_calc_result_add_component(result, "dispersion", disp);
+    if (sm.collapse_depth > 0) {
+        const fuse2_element *ei = fuse2_element_by_z(s->species[sm.collapse_i]);
+        const fuse2_element *ej = fuse2_element_by_z(s->species[sm.collapse_j]);
+        snprintf(result->unphysical, sizeof result->unphysical,
+                 "collapse: %s%d and %s%d at %.3f A, inside the %s-%s barrier at %.3f A of %.120s",
+                 ei->symbol, sm.collapse_i + 1, ej->symbol, sm.collapse_j + 1, sm.collapse_r,
+                 ei->symbol, ej->symbol, sm.collapse_barrier,
+                 b->pot.source[0] ? b->pot.source : "the potential");
+    }
     if (!isfinite(result->energy))
         return FUSE2_RAISE(FUSE2_ERR_NUMERIC, "non-finite energy (shortest distance %.4g A)",
                            sm.min_dist);

@@ -27,6 +27,7 @@ fuse2_status fuse2_calc_result_reset(fuse2_calc_result *r, int natoms)
     if (natoms) memset(r->forces, 0, (size_t)natoms * sizeof *r->forces);
     memset(r->stress, 0, sizeof r->stress);
     r->ncomponents = 0;
+    r->unphysical[0] = '\0';
     return FUSE2_OK;
 }
 

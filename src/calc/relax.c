@@ -21,7 +21,7 @@ void fuse2_relax_options_default(fuse2_relax_options *opt)
     opt->smax = 1e-4;
     opt->max_steps = 1000;
     opt->max_step = 0.2;
-    opt->hard_core_fraction = 0.5;
+    opt->hard_core_fraction = 0.25;
     opt->lbfgs_memory = 20;
     opt->fire_switch_fmax = 0.5;
 }
@@ -150,6 +150,10 @@ static int evaluate(objective *ob, const double *x, double *H, double *g)
     if (!check_hard_core(ob)) return 0;
     if (fuse2_calc_compute(ob->calc, &ob->trial, &ob->res) != FUSE2_OK) {
         snprintf(ob->reason, sizeof ob->reason, "calculator: %s", fuse2_error_message());
+        return 0;
+    }
+    if (ob->res.unphysical[0]) {
+        memcpy(ob->reason, ob->res.unphysical, sizeof ob->reason);
         return 0;
     }
     double V = fabs(fuse2_structure_volume(&ob->trial));
@@ -387,6 +391,7 @@ static run_outcome run_lbfgs(objective *ob, optimizer_state *o, fuse2_structure 
             int ok = evaluate(ob, o->xt, &Ht, o->gt);
             trial_res = ob->res;
             if (!ok) {
+                (*steps)++; /* the step that failed counts, as in FIRE */
                 out = RUN_FAILED;
                 goto done;
             }

@@ -525,6 +525,16 @@ static void test_rejects_bad_input_with_file_and_line(void **state)
                      "data_p\n" CELL_LINES "loop_\n_symmetry_equiv_pos_as_xyz\n'x, y, z'\n"
                      "'x, y, w'\n" SITE_HEADER "Ti1 Ti 0 0 0 1\n",
                      "symop3.cif:11: cannot read symmetry operation 'x, y, w'");
+    /* huge coefficients once overflowed the integer rotation (undefined
+     * behaviour); they are not symmetry operations */
+    expect_cif_error("symop4.cif",
+                     "data_p\n" CELL_LINES "loop_\n_symmetry_equiv_pos_as_xyz\n'x, y, z'\n"
+                     "'-y+1/2, 12345678901234567890x, z'\n" SITE_HEADER "Ti1 Ti 0 0 0 1\n",
+                     "symop4.cif:11: cannot read symmetry operation");
+    expect_cif_error("symop5.cif",
+                     "data_p\n" CELL_LINES "loop_\n_symmetry_equiv_pos_as_xyz\n'x, y, z'\n"
+                     "'x+1e999, y, z'\n" SITE_HEADER "Ti1 Ti 0 0 0 1\n",
+                     "symop5.cif:11: cannot read symmetry operation");
     expect_cif_error("nosymops.cif",
                      "data_p\n" CELL_LINES "_symmetry_space_group_name_H-M 'I 4/m m m'\n"
                      SITE_HEADER "Ti1 Ti 0 0 0 1\n",

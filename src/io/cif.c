@@ -11,6 +11,7 @@
 
 #include "fuse2/elements.h"
 #include "fuse2/symmetry.h"
+#include "text.h"
 
 enum { LABEL_CAPACITY = 64 };
 
@@ -120,27 +121,16 @@ static fuse2_status tokenize(const char *text, const char *name, cif_tokens *out
     return FUSE2_OK;
 }
 
-static int starts_with_nocase(const char *s, const char *prefix)
-{
-    for (; *prefix; s++, prefix++)
-        if (tolower((unsigned char)*s) != *prefix) return 0;
-    return 1;
-}
-
-static int equals_nocase(const char *s, const char *word)
-{
-    return starts_with_nocase(s, word) && s[strlen(word)] == '\0';
-}
-
 static int is_tag(const cif_token *t) { return !t->quoted && t->text[0] == '_'; }
 
 /* Tokens that end a loop's values or a tag's value. */
 static int is_reserved(const cif_token *t)
 {
     if (t->quoted) return 0;
-    return t->text[0] == '_' || equals_nocase(t->text, "loop_") ||
-           starts_with_nocase(t->text, "data_") || starts_with_nocase(t->text, "save_") ||
-           equals_nocase(t->text, "global_") || equals_nocase(t->text, "stop_");
+    return t->text[0] == '_' || text_equals_nocase(t->text, "loop_") ||
+           text_starts_with_nocase(t->text, "data_") ||
+           text_starts_with_nocase(t->text, "save_") ||
+           text_equals_nocase(t->text, "global_") || text_equals_nocase(t->text, "stop_");
 }
 
 /* ------------------------------------------------------------------ */
@@ -214,7 +204,8 @@ static fuse2_status add_loop(cif_block *b, const cif_tokens *t, int first_tag, i
 static fuse2_status parse_block(const cif_tokens *t, const char *name, cif_block *b)
 {
     int i = 0;
-    while (i < t->n && (t->items[i].quoted || !starts_with_nocase(t->items[i].text, "data_")))
+    while (i < t->n &&
+           (t->items[i].quoted || !text_starts_with_nocase(t->items[i].text, "data_")))
         i++;
     if (t->n == 0) return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s: file is empty", name);
     if (i == t->n)
@@ -223,8 +214,8 @@ static fuse2_status parse_block(const cif_tokens *t, const char *name, cif_block
     i++;
     while (i < t->n) {
         const cif_token *tok = &t->items[i];
-        if (!tok->quoted && starts_with_nocase(tok->text, "data_")) break; /* only the first */
-        if (!tok->quoted && equals_nocase(tok->text, "loop_")) {
+        if (!tok->quoted && text_starts_with_nocase(tok->text, "data_")) break; /* only the first */
+        if (!tok->quoted && text_equals_nocase(tok->text, "loop_")) {
             int line = tok->line;
             int first_tag = ++i;
             while (i < t->n && is_tag(&t->items[i])) i++;
@@ -253,14 +244,15 @@ static fuse2_status parse_block(const cif_tokens *t, const char *name, cif_block
                 while (i < t->n && t->items[i].line == value_line && !t->items[i].quoted &&
                        !is_reserved(&t->items[i]))
                     i++;
-        } else if (!tok->quoted && starts_with_nocase(tok->text, "save_")) {
+        } else if (!tok->quoted && text_starts_with_nocase(tok->text, "save_")) {
             /* save frames (dictionaries) hold no structure: skip to their end */
             i++;
-            while (i < t->n && !(!t->items[i].quoted && equals_nocase(t->items[i].text, "save_")))
+            while (i < t->n &&
+                   !(!t->items[i].quoted && text_equals_nocase(t->items[i].text, "save_")))
                 i++;
             i++;
-        } else if (!tok->quoted &&
-                   (equals_nocase(tok->text, "global_") || equals_nocase(tok->text, "stop_"))) {
+        } else if (!tok->quoted && (text_equals_nocase(tok->text, "global_") ||
+                                    text_equals_nocase(tok->text, "stop_"))) {
             i++;
         } else {
             return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: value '%s' does not follow a tag", name,
@@ -390,10 +382,14 @@ static int parse_symop_component(const char *s, int rotation[3], double *transla
         if (axis >= 0) {
             p++;
             double coefficient = sign * number;
-            if (coefficient != floor(coefficient)) return 0;
+            /* rotation entries of a crystallographic operation are -1, 0, 1
+             * (|2| at most in a non-reduced setting); anything else is not a
+             * symmetry operation, and would overflow the integer matrix */
+            if (coefficient != floor(coefficient) || fabs(coefficient) > 2) return 0;
             rotation[axis] += (int)coefficient;
+            if (abs(rotation[axis]) > 2) return 0;
         } else {
-            if (!has_number) return 0;
+            if (!has_number || !isfinite(number)) return 0;
             *translation += sign * number;
         }
         nterms++;

@@ -7,8 +7,8 @@
 #include "fuse2/potential.h"
 
 #include "fuse2/elements.h"
+#include "text.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -18,7 +18,6 @@
 enum {
     MAX_TOKENS = 64,
     MAX_INCLUDE_DEPTH = 16,
-    MAX_NUMBER_CHARS = 64,
     GULP_PATH_CAPACITY = 4096
 };
 
@@ -26,137 +25,68 @@ enum {
 static const double GULP_MIN_TAPER_RANGE = 1.0e-2;
 
 /* ------------------------------------------------------------------ */
-/* Lines and tokens                                                     */
+/* Lines and words                                                      */
 
-typedef struct text_line {
-    char *buffer;               /* owned copy of the line, cut into tokens */
+/* Numbers as Fortran writes them: 1.0d-3 (see text.h). */
+static const unsigned GULP_NUMBERS = TEXT_NUMBER_FORTRAN;
+
+/* The words of one line ('#' or '!' starts a comment). Each word is also
+ * NUL-terminated in `buffer`, an owned copy of the line, for messages. */
+typedef struct word_line {
+    char *buffer;
     int ntokens;
-    char *tokens[MAX_TOKENS];
-} text_line;
+    text_token tokens[MAX_TOKENS + 1]; /* one more, to notice too many */
+} word_line;
 
-typedef struct line_cursor {
-    const char *text;
-    const char *next;           /* start of the next unread line */
-    int number;                 /* number of the line last read, 1-based */
-} line_cursor;
-
-static void cursor_init(line_cursor *cur, const char *text)
+/* A UTF-8 byte-order mark is not part of the first keyword. */
+static const char *skip_byte_order_mark(const char *text)
 {
-    cur->text = text;
-    cur->next = text;
-    cur->number = 0;
-    /* A UTF-8 byte-order mark is not part of the first keyword. */
     if ((unsigned char)text[0] == 0xEF && (unsigned char)text[1] == 0xBB &&
         (unsigned char)text[2] == 0xBF)
-        cur->next = text + 3;
+        return text + 3;
+    return text;
 }
 
-static int is_blank(char c)
+/* Splits a line of `file` into words (replacing what `words` held). */
+static fuse2_status split_words(const char *file, text_line line, word_line *words)
 {
-    return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
-}
-
-/* Reads the next line into *line (comments after '#' or '!' removed, split at
- * blanks). Returns 0 at the end of the text, 1 on a line, -1 when out of
- * memory or the line has too many words (*problem says which). */
-static int cursor_next(line_cursor *cur, text_line *line, const char **problem)
-{
-    free(line->buffer);
-    line->buffer = NULL;
-    line->ntokens = 0;
-    if (*cur->next == '\0') return 0;
-    const char *start = cur->next;
-    const char *end = strchr(start, '\n');
-    size_t length = end ? (size_t)(end - start) : strlen(start);
-    cur->next = end ? end + 1 : start + length;
-    cur->number++;
-
-    line->buffer = malloc(length + 1);
-    if (!line->buffer) {
-        *problem = "out of memory";
-        return -1;
-    }
-    memcpy(line->buffer, start, length);
-    line->buffer[length] = '\0';
-    char *comment = strpbrk(line->buffer, "#!");
-    if (comment) *comment = '\0';
-
-    char *p = line->buffer;
-    for (;;) {
-        while (is_blank(*p)) p++;
-        if (*p == '\0') break;
-        if (line->ntokens == MAX_TOKENS) {
-            *problem = "too many words on one line";
-            return -1;
-        }
-        line->tokens[line->ntokens++] = p;
-        while (*p && !is_blank(*p)) p++;
-        if (*p) *p++ = '\0';
-    }
-    return 1;
-}
-
-static int lower_equals(const char *a, const char *b)
-{
-    for (; *a && *b; ++a, ++b)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b)) return 0;
-    return *a == *b;
-}
-
-/* Word `w` names keyword `name` when it is at least `min_length` characters
- * long and a case-insensitive prefix of `name` (GULP matches on a prefix). */
-static int word_abbreviates(const char *w, const char *name, size_t min_length)
-{
-    size_t n = strlen(w);
-    if (n < min_length || n > strlen(name)) return 0;
-    for (size_t i = 0; i < n; ++i)
-        if (tolower((unsigned char)w[i]) != name[i]) return 0;
-    return 1;
-}
-
-typedef enum number_kind { NOT_A_NUMBER = 0, FINITE_NUMBER, NONFINITE_NUMBER } number_kind;
-
-/* Decimal numbers with an optional e/E/d/D exponent (Fortran writes 1.0d-3).
- * "nan" and "inf" are recognised so they can be rejected as numbers rather
- * than mistaken for words. */
-static number_kind parse_number(const char *token, double *value)
-{
-    const char *body = (*token == '+' || *token == '-') ? token + 1 : token;
-    if (lower_equals(body, "nan") || lower_equals(body, "inf") ||
-        lower_equals(body, "infinity"))
-        return NONFINITE_NUMBER;
-    size_t n = strlen(token);
-    if (n == 0 || n >= MAX_NUMBER_CHARS) return NOT_A_NUMBER;
-    if (!(isdigit((unsigned char)body[0]) || body[0] == '.')) return NOT_A_NUMBER;
-    char buffer[MAX_NUMBER_CHARS];
-    for (size_t i = 0; i <= n; ++i) {
-        char c = token[i];
-        if (c == 'd' || c == 'D') c = 'e';
-        if (c && !isdigit((unsigned char)c) && !strchr("+-.eE", c)) return NOT_A_NUMBER;
-        buffer[i] = c;
-    }
-    char *end = NULL;
-    errno = 0;
-    double v = strtod(buffer, &end);
-    if (end == buffer || *end != '\0') return NOT_A_NUMBER;
-    if (!isfinite(v) || (errno == ERANGE && fabs(v) > 1.0)) return NONFINITE_NUMBER;
-    *value = v;
-    return FINITE_NUMBER;
+    free(words->buffer);
+    words->ntokens = 0;
+    words->buffer = malloc((size_t)line.len + 1);
+    if (!words->buffer)
+        return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: out of memory", file, line.number);
+    memcpy(words->buffer, line.p, (size_t)line.len);
+    words->buffer[line.len] = '\0';
+    text_line copy = {words->buffer, line.len, line.number};
+    words->ntokens = text_tokenize(copy, "#!", words->tokens, MAX_TOKENS + 1);
+    if (words->ntokens > MAX_TOKENS)
+        return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: too many words on one line", file,
+                           line.number);
+    for (int i = 0; i < words->ntokens; i++)
+        words->buffer[words->tokens[i].p - words->buffer + words->tokens[i].len] = '\0';
+    return FUSE2_OK;
 }
 
 /* Atomic number of a GULP species label: an element symbol (either case)
  * optionally followed by a non-letter suffix, e.g. "O", "Ti", "CA", "O2-",
  * "Fe_pv". 0 for words that are not labels, such as keywords. */
-static int label_z(const char *token)
+static int label_z(text_token word)
 {
-    size_t letters = 0;
-    while (isalpha((unsigned char)token[letters])) letters++;
-    if (letters < 1 || letters > 2) return 0;
-    char symbol[3] = {(char)toupper((unsigned char)token[0]), '\0', '\0'};
-    if (letters == 2) symbol[1] = (char)tolower((unsigned char)token[1]);
-    int z = fuse2_element_z_from_symbol(symbol);
-    if (z == 0) return 0;
-    return fuse2_element_z_from_label(token) == z ? z : 0;
+    return text_element_from_label(word, TEXT_LABEL_ANY_SUFFIX);
+}
+
+static fuse2_status read_number_token(const char *file, int lineno, text_token token,
+                                      double *value)
+{
+    switch (text_parse_double(token, GULP_NUMBERS, value)) {
+    case TEXT_FINITE_NUMBER: return FUSE2_OK;
+    case TEXT_NONFINITE_NUMBER:
+        return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: '%s' is not a finite number", file, lineno,
+                           token.p);
+    case TEXT_NOT_A_NUMBER: break;
+    }
+    return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected a number, got '%s'", file, lineno,
+                       token.p);
 }
 
 static const char *symbol_of(int z)
@@ -181,7 +111,7 @@ typedef enum keyword {
 
 typedef struct keyword_entry {
     const char *name;
-    size_t min_length;
+    int min_length;
     keyword kw;
     const char *why;   /* for unsupported keywords */
 } keyword_entry;
@@ -234,10 +164,10 @@ static const keyword_entry KEYWORDS[] = {
     {"c6", 2, KW_UNSUPPORTED, "'c6' belongs on the GULP keyword line, not in a library"},
 };
 
-static const keyword_entry *find_keyword(const char *word)
+static const keyword_entry *find_keyword(text_token word)
 {
     for (size_t i = 0; i < sizeof KEYWORDS / sizeof KEYWORDS[0]; ++i)
-        if (word_abbreviates(word, KEYWORDS[i].name, KEYWORDS[i].min_length))
+        if (text_is_abbreviation(word, KEYWORDS[i].name, KEYWORDS[i].min_length))
             return &KEYWORDS[i];
     return NULL;
 }
@@ -274,65 +204,64 @@ static const char *pair_keyword_name(fuse2_pair_kind kind)
 }
 
 /* `species [count]`: the count is not trusted (pedone.lib says 5, lists 4). */
-static fuse2_status start_species_block(const char *file, int lineno, const text_line *line,
+static fuse2_status start_species_block(const char *file, int lineno, const word_line *line,
                                         block_state *block)
 {
     for (int i = 1; i < line->ntokens; ++i) {
         double count = 0.0;
-        if (i != 1 || parse_number(line->tokens[i], &count) != FINITE_NUMBER || count < 0.0 ||
-            count != floor(count))
+        if (i != 1 ||
+            text_parse_double(line->tokens[i], GULP_NUMBERS, &count) != TEXT_FINITE_NUMBER ||
+            count < 0.0 || count != floor(count))
             return FUSE2_RAISE(FUSE2_ERR_PARSE,
                                "%s:%d: unexpected '%s' after 'species' (only a count may follow)",
-                               file, lineno, line->tokens[i]);
+                               file, lineno, line->tokens[i].p);
     }
     *block = (block_state){.kind = BLOCK_SPECIES};
     return FUSE2_OK;
 }
 
-static fuse2_status start_pair_block(const char *file, int lineno, const text_line *line,
+static fuse2_status start_pair_block(const char *file, int lineno, const word_line *line,
                                      fuse2_pair_kind kind, block_state *block)
 {
     const char *name = pair_keyword_name(kind);
     double exponents[2] = {12.0, 6.0};   /* GULP's lennard defaults */
     int nexponents = 0;
     for (int i = 1; i < line->ntokens; ++i) {
-        const char *word = line->tokens[i];
+        text_token word = line->tokens[i];
         double value = 0.0;
-        number_kind nk = parse_number(word, &value);
-        if (nk == NONFINITE_NUMBER)
-            return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: '%s' is not a finite number", file,
-                               lineno, word);
-        if (nk == FINITE_NUMBER) {
+        if (text_parse_double(word, GULP_NUMBERS, &value) != TEXT_NOT_A_NUMBER) {
+            FUSE2_CALL(read_number_token(file, lineno, word, &value)); /* rejects nan, inf */
             if (kind != FUSE2_PAIR_LENNARD)
                 return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
                                    "%s:%d: a number on the '%s' line (a GULP 1-4 scaling "
                                    "factor) is not supported: '%s'",
-                                   file, lineno, name, word);
+                                   file, lineno, name, word.p);
             if (nexponents == 2)
                 return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
                                    "%s:%d: 'lennard' takes at most two exponents m n; a "
                                    "third number (1-4 scaling) is not supported: '%s'",
-                                   file, lineno, word);
+                                   file, lineno, word.p);
             if (!(value > 0.0))
                 return FUSE2_RAISE(FUSE2_ERR_PARSE,
                                    "%s:%d: Lennard-Jones exponent '%s' must be positive", file,
-                                   lineno, word);
+                                   lineno, word.p);
             exponents[nexponents++] = value;
             continue;
         }
         /* GULP's molecule options; without molecules only `inter` is meaningful. */
-        if (word_abbreviates(word, "inter", 4) || word_abbreviates(word, "intermolecular", 4))
+        if (text_is_abbreviation(word, "inter", 4) ||
+            text_is_abbreviation(word, "intermolecular", 4))
             continue;
         if (kind == FUSE2_PAIR_LENNARD &&
-            (word_abbreviates(word, "epsilon", 3) || word_abbreviates(word, "sigma", 3)))
+            (text_is_abbreviation(word, "epsilon", 3) || text_is_abbreviation(word, "sigma", 3)))
             return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
                                "%s:%d: the epsilon/sigma form of 'lennard' ('%s') is not "
                                "supported; give A and B",
-                               file, lineno, word);
+                               file, lineno, word.p);
         return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
                            "%s:%d: option '%s' on the '%s' line is not supported (only "
                            "'inter' is)",
-                           file, lineno, word, name);
+                           file, lineno, word.p, name);
     }
     *block = (block_state){.kind = BLOCK_PAIR,
                            .pair = kind,
@@ -344,32 +273,29 @@ static fuse2_status start_pair_block(const char *file, int lineno, const text_li
 
 /* `cutp R [poly] [taper]` (GULP genword): a global pair cut-off with an
  * optional polynomial taper range. */
-static fuse2_status read_cutp(const char *file, int lineno, const text_line *line,
+static fuse2_status read_cutp(const char *file, int lineno, const word_line *line,
                               fuse2_potential_set *set)
 {
     double numbers[2] = {0.0, 0.0};
     int nnumbers = 0;
     for (int i = 1; i < line->ntokens; ++i) {
-        const char *word = line->tokens[i];
+        text_token word = line->tokens[i];
         double value = 0.0;
-        number_kind nk = parse_number(word, &value);
-        if (nk == NONFINITE_NUMBER)
-            return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: '%s' is not a finite number", file,
-                               lineno, word);
-        if (nk == FINITE_NUMBER) {
+        if (text_parse_double(word, GULP_NUMBERS, &value) != TEXT_NOT_A_NUMBER) {
+            FUSE2_CALL(read_number_token(file, lineno, word, &value)); /* rejects nan, inf */
             if (nnumbers == 2)
                 return FUSE2_RAISE(FUSE2_ERR_PARSE,
                                    "%s:%d: 'cutp' takes a radius and a taper range, got the "
                                    "extra number '%s'",
-                                   file, lineno, word);
+                                   file, lineno, word.p);
             numbers[nnumbers++] = value;
             continue;
         }
-        if (word_abbreviates(word, "polynomial", 2)) continue;
+        if (text_is_abbreviation(word, "polynomial", 2)) continue;
         return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
                            "%s:%d: 'cutp' option '%s' is not supported (only the polynomial "
                            "taper in Å)",
-                           file, lineno, word);
+                           file, lineno, word.p);
     }
     if (nnumbers == 0)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: 'cutp' needs a radius in Å", file, lineno);
@@ -391,76 +317,65 @@ static fuse2_status read_cutp(const char *file, int lineno, const text_line *lin
 
 typedef enum site_type { SITE_NOT_A_TYPE = 0, SITE_CORE, SITE_SHELL, SITE_BREATHING } site_type;
 
-static site_type classify_site_type(const char *word)
+static site_type classify_site_type(text_token word)
 {
-    if (lower_equals(word, "c") || word_abbreviates(word, "core", 3)) return SITE_CORE;
-    if (lower_equals(word, "s") || word_abbreviates(word, "shell", 3)) return SITE_SHELL;
-    if (word_abbreviates(word, "bcore", 4) || word_abbreviates(word, "bshell", 4))
+    if (text_equals_nocase(word.p, "c") || text_is_abbreviation(word, "core", 3))
+        return SITE_CORE;
+    if (text_equals_nocase(word.p, "s") || text_is_abbreviation(word, "shell", 3))
+        return SITE_SHELL;
+    if (text_is_abbreviation(word, "bcore", 4) || text_is_abbreviation(word, "bshell", 4))
         return SITE_BREATHING;
     return SITE_NOT_A_TYPE;
 }
 
-static fuse2_status check_core(const char *file, int lineno, const char *word)
+static fuse2_status check_core(const char *file, int lineno, text_token word)
 {
     switch (classify_site_type(word)) {
     case SITE_CORE: return FUSE2_OK;
     case SITE_SHELL:
         return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
                            "%s:%d: shell model not supported ('%s'): use rigid-ion cores", file,
-                           lineno, word);
+                           lineno, word.p);
     case SITE_BREATHING:
         return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
-                           "%s:%d: breathing shells not supported ('%s')", file, lineno, word);
+                           "%s:%d: breathing shells not supported ('%s')", file, lineno,
+                           word.p);
     case SITE_NOT_A_TYPE: break;
     }
     return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected 'core' or a number, got '%s'", file,
-                       lineno, word);
+                       lineno, word.p);
 }
 
 /* Error for a first word that is neither a keyword nor an element label. */
-static fuse2_status unknown_word(const char *file, int lineno, const char *word)
+static fuse2_status unknown_word(const char *file, int lineno, text_token word)
 {
     return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: unknown keyword or element label '%s'", file,
-                       lineno, word);
-}
-
-static fuse2_status read_number_token(const char *file, int lineno, const char *token,
-                                      double *value)
-{
-    switch (parse_number(token, value)) {
-    case FINITE_NUMBER: return FUSE2_OK;
-    case NONFINITE_NUMBER:
-        return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: '%s' is not a finite number", file, lineno,
-                           token);
-    case NOT_A_NUMBER: break;
-    }
-    return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected a number, got '%s'", file, lineno,
-                       token);
+                       lineno, word.p);
 }
 
 /* `El [core|c] q`. */
-static fuse2_status read_species_line(const char *file, int lineno, const text_line *line,
+static fuse2_status read_species_line(const char *file, int lineno, const word_line *line,
                                       fuse2_potential_set *set)
 {
-    const char *label = line->tokens[0];
+    text_token label = line->tokens[0];
     int z = label_z(label);
     if (!z) return unknown_word(file, lineno, label);
     if (line->ntokens < 2)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: species '%s' has no charge", file, lineno,
-                           label);
+                           label.p);
     int charge_at = 1;
     double charge = 0.0;
-    if (parse_number(line->tokens[1], &charge) == NOT_A_NUMBER) {
+    if (text_parse_double(line->tokens[1], GULP_NUMBERS, &charge) == TEXT_NOT_A_NUMBER) {
         FUSE2_CALL(check_core(file, lineno, line->tokens[1]));
         charge_at = 2;
         if (line->ntokens < 3)
             return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: species '%s' has no charge", file,
-                               lineno, label);
+                               lineno, label.p);
     }
     FUSE2_CALL(read_number_token(file, lineno, line->tokens[charge_at], &charge));
     if (line->ntokens > charge_at + 1)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: unexpected '%s' after the charge of '%s'",
-                           file, lineno, line->tokens[charge_at + 1], label);
+                           file, lineno, line->tokens[charge_at + 1].p, label.p);
 
     int found = 0;
     double earlier = fuse2_potential_set_charge(set, z, &found);
@@ -500,7 +415,7 @@ static pair_layout layout_of(fuse2_pair_kind kind)
 }
 
 /* `A [core] B [core] numbers...` inside a buck/lennard/morse block. */
-static fuse2_status read_pair_line(const char *file, int lineno, const text_line *line,
+static fuse2_status read_pair_line(const char *file, int lineno, const word_line *line,
                                    const block_state *block, fuse2_potential_set *set)
 {
     /* Words first (two labels, each optionally followed by a core word), then
@@ -508,10 +423,11 @@ static fuse2_status read_pair_line(const char *file, int lineno, const text_line
     int nwords = 0;
     while (nwords < line->ntokens) {
         double ignored;
-        if (parse_number(line->tokens[nwords], &ignored) != NOT_A_NUMBER) break;
+        if (text_parse_double(line->tokens[nwords], GULP_NUMBERS, &ignored) != TEXT_NOT_A_NUMBER)
+            break;
         nwords++;
     }
-    const char *label1 = line->tokens[0];
+    text_token label1 = line->tokens[0];
     int z1 = label_z(label1);
     if (!z1) return unknown_word(file, lineno, label1);
     int label2_at = -1;
@@ -539,13 +455,13 @@ static fuse2_status read_pair_line(const char *file, int lineno, const text_line
             if (classify_site_type(line->tokens[i]) != SITE_NOT_A_TYPE)
                 FUSE2_CALL(check_core(file, lineno, line->tokens[i]));
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected a number, got '%s'", file, lineno,
-                           line->tokens[4]);
+                           line->tokens[4].p);
     }
-    const char *label2 = line->tokens[label2_at];
+    text_token label2 = line->tokens[label2_at];
     int z2 = label_z(label2);
     if (!z2)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected a second element label, got '%s'",
-                           file, lineno, label2);
+                           file, lineno, label2.p);
 
     double numbers[MAX_TOKENS];
     int n = 0;
@@ -561,12 +477,12 @@ static fuse2_status read_pair_line(const char *file, int lineno, const text_line
                                    "%s:%d: too many numbers for '%s' unless the last %d are "
                                    "fitting flags 0 or 1, got '%s' (expected %s)",
                                    file, lineno, block->keyword, layout.nflags,
-                                   line->tokens[nwords + i], layout.usage);
+                                   line->tokens[nwords + i].p, layout.usage);
         n -= layout.nflags;
     }
     if (n < layout.min_numbers || n > layout.max_numbers)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: '%s' %s-%s expects %s, got %d number%s",
-                           file, lineno, block->keyword, label1, label2, layout.usage, n,
+                           file, lineno, block->keyword, label1.p, label2.p, layout.usage, n,
                            n == 1 ? "" : "s");
 
     fuse2_pair_term t = {.kind = block->pair, .z1 = z1, .z2 = z2, .line = lineno};
@@ -600,7 +516,7 @@ static fuse2_status read_pair_line(const char *file, int lineno, const text_line
                                "%s:%d: morse: GULP reads '%s' as the Coulomb-subtraction "
                                "fraction (D a r0 coul [rmin] rmax), which is not supported; "
                                "for an inner cut-off write D a r0 0 rmin rmax",
-                               file, lineno, line->tokens[nwords + 3]);
+                               file, lineno, line->tokens[nwords + 3].p);
         ncut = n == 6 ? 2 : 1;
         break;
     }
@@ -753,15 +669,15 @@ static fuse2_status read_library_file(library_reader *r, const char *path, const
 }
 
 static fuse2_status include_library(library_reader *r, const char *file, int lineno,
-                                    const text_line *line, const char *directory)
+                                    const word_line *line, const char *directory)
 {
-    const char *word = line->tokens[0];
+    const char *word = line->tokens[0].p;
     if (line->ntokens < 2)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: '%s' needs a file name", file, lineno, word);
     if (line->ntokens > 2)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: unexpected '%s' after the file name", file,
-                           lineno, line->tokens[2]);
-    const char *name = line->tokens[1];
+                           lineno, line->tokens[2].p);
+    const char *name = line->tokens[1].p;
     char path[GULP_PATH_CAPACITY];
     int written = name[0] == '/' || strcmp(directory, ".") == 0
                       ? snprintf(path, sizeof path, "%s", name)
@@ -775,16 +691,17 @@ static fuse2_status include_library(library_reader *r, const char *file, int lin
 static fuse2_status read_library_text(library_reader *r, const char *text, const char *name,
                                       const char *directory)
 {
-    line_cursor cur;
-    cursor_init(&cur, text);
-    text_line line = {0};
+    text_line *lines = NULL;
+    int nlines = 0;
+    FUSE2_CALL(text_split_lines(skip_byte_order_mark(text), &lines, &nlines));
+    word_line line = {0};
     block_state block = {.kind = BLOCK_NONE};
     fuse2_status status = FUSE2_OK;
-    const char *problem = NULL;
-    int got;
-    while ((got = cursor_next(&cur, &line, &problem)) == 1) {
+    for (int i = 0; i < nlines; i++) {
+        int lineno = lines[i].number;
+        FUSE2_CALL_GOTO(status, split_words(name, lines[i], &line), done);
         if (line.ntokens == 0) continue;   /* blank lines do not end a block */
-        const char *first = line.tokens[0];
+        text_token first = line.tokens[0];
         /* Inside a block a label wins over a keyword, as in GULP (worsy is
          * asked first): "C6" there is carbon, not the c6 keyword. */
         const keyword_entry *kw =
@@ -793,62 +710,61 @@ static fuse2_status read_library_text(library_reader *r, const char *text, const
             block.kind = BLOCK_NONE;   /* any keyword ends the open block */
             switch (kw->kw) {
             case KW_SPECIES:
-                FUSE2_CALL_GOTO(status, start_species_block(name, cur.number, &line, &block),
+                FUSE2_CALL_GOTO(status, start_species_block(name, lineno, &line, &block),
                                 done);
                 break;
             case KW_BUCK:
                 FUSE2_CALL_GOTO(status,
-                                start_pair_block(name, cur.number, &line,
+                                start_pair_block(name, lineno, &line,
                                                  FUSE2_PAIR_BUCKINGHAM, &block),
                                 done);
                 break;
             case KW_LENNARD:
                 FUSE2_CALL_GOTO(status,
-                                start_pair_block(name, cur.number, &line, FUSE2_PAIR_LENNARD,
+                                start_pair_block(name, lineno, &line, FUSE2_PAIR_LENNARD,
                                                  &block),
                                 done);
                 break;
             case KW_MORSE:
                 FUSE2_CALL_GOTO(status,
-                                start_pair_block(name, cur.number, &line, FUSE2_PAIR_MORSE,
+                                start_pair_block(name, lineno, &line, FUSE2_PAIR_MORSE,
                                                  &block),
                                 done);
                 break;
             case KW_CUTP:
-                FUSE2_CALL_GOTO(status, read_cutp(name, cur.number, &line, r->set), done);
+                FUSE2_CALL_GOTO(status, read_cutp(name, lineno, &line, r->set), done);
                 break;
             case KW_INCLUDE:
                 FUSE2_CALL_GOTO(status,
-                                include_library(r, name, cur.number, &line, directory), done);
+                                include_library(r, name, lineno, &line, directory), done);
                 break;
             case KW_UNSUPPORTED:
                 FUSE2_RAISE_GOTO(status, done, FUSE2_ERR_UNSUPPORTED, "%s:%d: '%s': %s", name,
-                                 cur.number, first, kw->why);
+                                 lineno, first.p, kw->why);
             case KW_NONE: break;
             }
             continue;
         }
         switch (block.kind) {
         case BLOCK_SPECIES:
-            FUSE2_CALL_GOTO(status, read_species_line(name, cur.number, &line, r->set), done);
+            FUSE2_CALL_GOTO(status, read_species_line(name, lineno, &line, r->set), done);
             break;
         case BLOCK_PAIR:
-            FUSE2_CALL_GOTO(status, read_pair_line(name, cur.number, &line, &block, r->set),
+            FUSE2_CALL_GOTO(status, read_pair_line(name, lineno, &line, &block, r->set),
                             done);
             break;
         case BLOCK_NONE:
             if (label_z(first))
                 FUSE2_RAISE_GOTO(status, done, FUSE2_ERR_PARSE,
                                  "%s:%d: '%s' line outside a 'species' or potential block",
-                                 name, cur.number, first);
+                                 name, lineno, first.p);
             FUSE2_RAISE_GOTO(status, done, FUSE2_ERR_PARSE, "%s:%d: unknown keyword '%s'",
-                             name, cur.number, first);
+                             name, lineno, first.p);
         }
     }
-    if (got < 0)
-        status = FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: %s", name, cur.number, problem);
 done:
     free(line.buffer);
+    free(lines);
     return status;
 }
 
@@ -928,17 +844,17 @@ fuse2_status fuse2_gulp_library_read_string(const char *text, const char *name,
 /* ------------------------------------------------------------------ */
 /* Contact tables (ipcsp *-radii.lib, *-dist.lib)                       */
 
-static fuse2_status read_positive(const char *file, int lineno, const char *token,
+static fuse2_status read_positive(const char *file, int lineno, text_token token,
                                   const char *what, double *value)
 {
     FUSE2_CALL(read_number_token(file, lineno, token, value));
     if (!(*value > 0.0))
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: %s '%s' must be positive", file, lineno,
-                           what, token);
+                           what, token.p);
     return FUSE2_OK;
 }
 
-static fuse2_status contact_line(const char *file, int lineno, const text_line *line,
+static fuse2_status contact_line(const char *file, int lineno, const word_line *line,
                                  fuse2_contact_table *table)
 {
     const int capacity_radii = (int)(sizeof table->radius / sizeof table->radius[0]);
@@ -947,7 +863,7 @@ static fuse2_status contact_line(const char *file, int lineno, const text_line *
     int z1 = label_z(line->tokens[0]);
     if (!z1)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected an element symbol, got '%s'", file,
-                           lineno, line->tokens[0]);
+                           lineno, line->tokens[0].p);
     if (line->ntokens == 2) {
         double r = 0.0;
         FUSE2_CALL(read_positive(file, lineno, line->tokens[1], "radius", &r));
@@ -971,7 +887,7 @@ static fuse2_status contact_line(const char *file, int lineno, const text_line *
         if (!z2)
             return FUSE2_RAISE(FUSE2_ERR_PARSE,
                                "%s:%d: expected a second element symbol, got '%s'", file,
-                               lineno, line->tokens[1]);
+                               lineno, line->tokens[1].p);
         if (z1 > z2) {
             int swap = z1;
             z1 = z2;
@@ -1014,18 +930,18 @@ fuse2_status fuse2_contact_table_read(const char *path, fuse2_contact_table *tab
         fuse2_error_push_frame(__FILE__, __LINE__, __func__);
         return status;
     }
-    line_cursor cur;
-    cursor_init(&cur, text);
-    text_line line = {0};
-    const char *problem = NULL;
-    int got;
-    while ((got = cursor_next(&cur, &line, &problem)) == 1) {
+    text_line *lines = NULL;
+    int nlines = 0;
+    word_line line = {0};
+    FUSE2_CALL_GOTO(status, text_split_lines(skip_byte_order_mark(text), &lines, &nlines), done);
+    for (int i = 0; i < nlines; i++) {
+        FUSE2_CALL_GOTO(status, split_words(path, lines[i], &line), done);
         if (line.ntokens == 0) continue;
-        FUSE2_CALL_GOTO(status, contact_line(path, cur.number, &line, table), done);
+        FUSE2_CALL_GOTO(status, contact_line(path, lines[i].number, &line, table), done);
     }
-    if (got < 0) status = FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: %s", path, cur.number, problem);
 done:
     free(line.buffer);
+    free(lines);
     free(text);
     if (status != FUSE2_OK) memset(table, 0, sizeof *table);
     return status;

@@ -10,99 +10,9 @@
 #include <string.h>
 
 #include "fuse2/elements.h"
+#include "text.h"
 
 enum { MAX_TOKENS = 256, MAX_SPECIES = 128 };
-
-typedef struct text_line {
-    const char *p;
-    int len;
-} text_line;
-
-typedef struct token {
-    const char *p;
-    int len;
-} token;
-
-static fuse2_status split_lines(const char *text, text_line **lines_out, int *n_out)
-{
-    int capacity = 64, n = 0;
-    text_line *lines = malloc((size_t)capacity * sizeof *lines);
-    if (!lines) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate line table");
-    const char *p = text;
-    while (*p) {
-        const char *end = strchr(p, '\n');
-        int len = end ? (int)(end - p) : (int)strlen(p);
-        if (n == capacity) {
-            text_line *grown = realloc(lines, (size_t)(capacity *= 2) * sizeof *lines);
-            if (!grown) {
-                free(lines);
-                return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate line table");
-            }
-            lines = grown;
-        }
-        /* DOS line ends */
-        int trimmed = len;
-        if (trimmed > 0 && p[trimmed - 1] == '\r') trimmed--;
-        lines[n].p = p;
-        lines[n].len = trimmed;
-        n++;
-        if (!end) break;
-        p = end + 1;
-    }
-    *lines_out = lines;
-    *n_out = n;
-    return FUSE2_OK;
-}
-
-static int tokenize(text_line line, token *tok, int max)
-{
-    int n = 0, i = 0;
-    while (i < line.len && n < max) {
-        while (i < line.len && isspace((unsigned char)line.p[i])) i++;
-        if (i >= line.len) break;
-        int start = i;
-        while (i < line.len && !isspace((unsigned char)line.p[i])) i++;
-        tok[n].p = line.p + start;
-        tok[n].len = i - start;
-        n++;
-    }
-    return n;
-}
-
-/* 1 if the whole token is a number (possibly NaN or inf). */
-static int token_number(token t, double *value)
-{
-    char buf[64];
-    if (t.len <= 0 || t.len >= (int)sizeof buf) return 0;
-    memcpy(buf, t.p, (size_t)t.len);
-    buf[t.len] = '\0';
-    char *end;
-    *value = strtod(buf, &end);
-    return end == buf + t.len;
-}
-
-static int token_integer(token t, long *value)
-{
-    char buf[32];
-    if (t.len <= 0 || t.len >= (int)sizeof buf) return 0;
-    memcpy(buf, t.p, (size_t)t.len);
-    buf[t.len] = '\0';
-    char *end;
-    *value = strtol(buf, &end, 10);
-    return end == buf + t.len;
-}
-
-/* Element symbol (any case) optionally followed by a non-letter suffix, as
- * in POTCAR titles: "O", "Nb_pv", "Ti_sv/abc". 0 if none. */
-static int element_from_token(token t)
-{
-    int letters = 0;
-    while (letters < t.len && isalpha((unsigned char)t.p[letters])) letters++;
-    if (letters < 1 || letters > 2) return 0;
-    char symbol[3] = {(char)toupper((unsigned char)t.p[0]),
-                      letters == 2 ? (char)tolower((unsigned char)t.p[1]) : '\0', '\0'};
-    return fuse2_element_z_from_symbol(symbol);
-}
 
 /* Reads `count` numbers from the first tokens of a line. */
 static fuse2_status parse_numbers(const char *name, const text_line *lines, int nlines,
@@ -111,19 +21,9 @@ static fuse2_status parse_numbers(const char *name, const text_line *lines, int 
     if (index >= nlines)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: file ends where %s was expected", name,
                            index + 1, what);
-    token tok[MAX_TOKENS];
-    int n = tokenize(lines[index], tok, MAX_TOKENS);
-    if (n < count)
-        return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected %d numbers for %s, got %d", name,
-                           index + 1, count, what, n);
-    for (int k = 0; k < count; k++) {
-        if (!token_number(tok[k], &values[k]))
-            return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: '%.*s' is not a number (%s)", name,
-                               index + 1, tok[k].len, tok[k].p, what);
-        if (!isfinite(values[k]))
-            return FUSE2_RAISE(FUSE2_ERR_NUMERIC, "%s:%d: '%.*s' is not a finite number (%s)",
-                               name, index + 1, tok[k].len, tok[k].p, what);
-    }
+    text_token tok[MAX_TOKENS];
+    int n = text_tokenize(lines[index], NULL, tok, MAX_TOKENS);
+    FUSE2_CALL(text_read_numbers(name, index + 1, tok, n, count, TEXT_NUMBER_C, what, values));
     return FUSE2_OK;
 }
 
@@ -144,7 +44,7 @@ static char first_char(text_line line)
 static fuse2_status parse_poscar(const char *name, const text_line *lines, int nlines,
                                  fuse2_structure *s)
 {
-    token tok[MAX_TOKENS];
+    text_token tok[MAX_TOKENS];
     if (nlines == 0 || (nlines == 1 && line_is_blank(lines[0])))
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s: file is empty", name);
 
@@ -155,8 +55,10 @@ static fuse2_status parse_poscar(const char *name, const text_line *lines, int n
     double scale[3] = {1.0, 1.0, 1.0};
     int nscale = 0;
     {
-        int n = tokenize(lines[1], tok, MAX_TOKENS);
-        while (nscale < n && nscale < 3 && token_number(tok[nscale], &scale[nscale])) nscale++;
+        int n = text_tokenize(lines[1], NULL, tok, MAX_TOKENS);
+        while (nscale < n && nscale < 3 &&
+               text_parse_double(tok[nscale], TEXT_NUMBER_C, &scale[nscale]) != TEXT_NOT_A_NUMBER)
+            nscale++;
         if (nscale == 0)
             return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:2: expected the scale factor, got '%.*s'",
                                name, n ? tok[0].len : 0, n ? tok[0].p : "");
@@ -188,18 +90,18 @@ static fuse2_status parse_poscar(const char *name, const text_line *lines, int n
     int nspecies = 0;
     int species_line = 0; /* 1-based line the species came from */
     {
-        int n = tokenize(lines[index], tok, MAX_TOKENS);
+        int n = text_tokenize(lines[index], NULL, tok, MAX_TOKENS);
         double dummy;
         if (n == 0)
             return FUSE2_RAISE(FUSE2_ERR_PARSE,
                                "%s:6: empty line where the species or atom counts were expected",
                                name);
-        if (!token_number(tok[0], &dummy)) {
+        if (text_parse_double(tok[0], TEXT_NUMBER_C, &dummy) == TEXT_NOT_A_NUMBER) {
             if (n > MAX_SPECIES)
                 return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED, "%s:6: more than %d species", name,
                                    MAX_SPECIES);
             for (int k = 0; k < n; k++) {
-                species[k] = element_from_token(tok[k]);
+                species[k] = text_element_from_label(tok[k], TEXT_LABEL_ANY_SUFFIX);
                 if (!species[k])
                     return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:6: unknown element '%.*s'", name,
                                        tok[k].len, tok[k].p);
@@ -214,7 +116,7 @@ static fuse2_status parse_poscar(const char *name, const text_line *lines, int n
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: file ends where the atom counts were expected",
                            name, index + 1);
     long counts[MAX_SPECIES];
-    int ncounts = tokenize(lines[index], tok, MAX_TOKENS);
+    int ncounts = text_tokenize(lines[index], NULL, tok, MAX_TOKENS);
     if (ncounts == 0)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: expected atom counts, got an empty line", name,
                            index + 1);
@@ -223,7 +125,7 @@ static fuse2_status parse_poscar(const char *name, const text_line *lines, int n
                            MAX_SPECIES);
     long natoms = 0;
     for (int k = 0; k < ncounts; k++) {
-        if (!token_integer(tok[k], &counts[k]))
+        if (!text_parse_integer(tok[k], &counts[k]))
             return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: atom count '%.*s' is not an integer", name,
                                index + 1, tok[k].len, tok[k].p);
         if (counts[k] < 1 || counts[k] > 100000000)
@@ -238,10 +140,10 @@ static fuse2_status parse_poscar(const char *name, const text_line *lines, int n
                                name, index + 1, ncounts, nspecies);
     } else {
         /* VASP 4: the species may be written in the comment line */
-        int n = tokenize(lines[0], tok, MAX_TOKENS);
+        int n = text_tokenize(lines[0], NULL, tok, MAX_TOKENS);
         int ok = n >= ncounts;
         for (int k = 0; ok && k < ncounts; k++) {
-            species[k] = element_from_token(tok[k]);
+            species[k] = text_element_from_label(tok[k], TEXT_LABEL_ANY_SUFFIX);
             /* only bare symbols: "NaCl" or "Si8" must not pass as species */
             if (!species[k] || tok[k].len > 2) ok = 0;
         }
@@ -315,15 +217,7 @@ static fuse2_status parse_poscar(const char *name, const text_line *lines, int n
         }
     /* anything after the positions (velocities, predictor-corrector) is ignored */
 
-    if (fuse2_lattice_volume(tmp.lattice) < 0) {
-        /* -a, -b, -c spans the same lattice; positions are unchanged */
-        for (int i = 0; i < 3; i++)
-            for (int k = 0; k < 3; k++) tmp.lattice[i][k] = -tmp.lattice[i][k];
-        for (int i = 0; i < tmp.natoms; i++)
-            for (int k = 0; k < 3; k++) tmp.frac[i][k] = -tmp.frac[i][k];
-    }
-    fuse2_structure_wrap_positions(&tmp);
-    FUSE2_CALL_GOTO(status, fuse2_structure_validate(&tmp, name), fail);
+    FUSE2_CALL_GOTO(status, text_finish_structure(&tmp, name), fail);
     fuse2_structure_free(s);
     *s = tmp;
     return FUSE2_OK;
@@ -338,7 +232,7 @@ fuse2_status fuse2_poscar_read_string(const char *text, const char *name, fuse2_
     if (!name) name = "POSCAR";
     text_line *lines = NULL;
     int nlines = 0;
-    FUSE2_CALL(split_lines(text, &lines, &nlines));
+    FUSE2_CALL(text_split_lines(text, &lines, &nlines));
     fuse2_status status = parse_poscar(name, lines, nlines, out);
     free(lines);
     if (status != FUSE2_OK) fuse2_error_push_frame(__FILE__, __LINE__, __func__);
@@ -347,12 +241,8 @@ fuse2_status fuse2_poscar_read_string(const char *text, const char *name, fuse2_
 
 fuse2_status fuse2_poscar_read(const char *path, fuse2_structure *out)
 {
-    char *text = NULL;
-    FUSE2_CALL(fuse2_text_file_read(path, &text));
-    fuse2_status status = fuse2_poscar_read_string(text, path, out);
-    free(text);
-    if (status != FUSE2_OK) fuse2_error_push_frame(__FILE__, __LINE__, __func__);
-    return status;
+    FUSE2_CALL(text_read_structure_file(path, fuse2_poscar_read_string, out));
+    return FUSE2_OK;
 }
 
 fuse2_status fuse2_poscar_write(const char *path, const fuse2_structure *s, const char *comment)

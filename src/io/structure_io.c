@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fuse2/symmetry.h"
+#include "text.h"
 
 fuse2_status fuse2_text_file_read(const char *path, char **text)
 {
@@ -65,19 +66,13 @@ static int ends_with_nocase(const char *s, const char *suffix)
     return 1;
 }
 
-static int starts_with_nocase(const char *s, const char *prefix)
-{
-    for (; *prefix; s++, prefix++)
-        if (tolower((unsigned char)*s) != *prefix) return 0;
-    return 1;
-}
-
 static int format_from_name(const char *path, fuse2_structure_format *fmt)
 {
     const char *base = base_name(path);
     if (ends_with_nocase(base, ".cif")) *fmt = FUSE2_FORMAT_CIF;
-    else if (starts_with_nocase(base, "poscar") || starts_with_nocase(base, "contcar") ||
-             ends_with_nocase(base, ".vasp") || ends_with_nocase(base, ".poscar"))
+    else if (text_starts_with_nocase(base, "poscar") ||
+             text_starts_with_nocase(base, "contcar") || ends_with_nocase(base, ".vasp") ||
+             ends_with_nocase(base, ".poscar"))
         *fmt = FUSE2_FORMAT_POSCAR;
     else if (ends_with_nocase(base, ".gin") || ends_with_nocase(base, ".res"))
         *fmt = FUSE2_FORMAT_GULP;
@@ -124,8 +119,9 @@ static int format_from_content(const char *text, fuse2_structure_format *fmt)
         if (nlines < 5) lines[nlines++] = p;
         char word[32];
         first_word(p, word, sizeof word);
-        if (starts_with_nocase(word, "data_")) has_data = 1;
-        if (starts_with_nocase(word, "_cell_") || starts_with_nocase(word, "_cell.")) has_cell_tag = 1;
+        if (text_starts_with_nocase(word, "data_")) has_data = 1;
+        if (text_starts_with_nocase(word, "_cell_") || text_starts_with_nocase(word, "_cell."))
+            has_cell_tag = 1;
         if (strcmp(word, "cell") == 0 || strcmp(word, "fractional") == 0 ||
             strcmp(word, "frac") == 0 || strcmp(word, "vectors") == 0)
             has_gulp_keyword = 1;

@@ -27,8 +27,9 @@ typedef struct fuse2_builtin_options {
     int c6;                    /* sum buck C/r^6 terms to infinity (GULP `c6`) */
     double coulomb_constant;   /* eV Å / e^2 */
     double accuracy;           /* Ewald accuracy exponent: error ~ 10^-accuracy (GULP 12) */
-    double ewald_alpha;        /* 1/Å; 0 = choose from accuracy and cost */
-    double real_cost_weight;   /* relative cost of a real vs a reciprocal term */
+    double ewald_alpha;        /* 1/Å; 0 = sqrt(accuracy ln 10) / r_short, so the
+                                * real-space Coulomb sum ends at the longest
+                                * short-range cut-off (10 Å without any) */
     int allow_charged;         /* add the neutralising background for net charge */
 } fuse2_builtin_options;
 

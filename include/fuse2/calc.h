@@ -32,6 +32,10 @@ typedef struct fuse2_calc_result {
      * two ions past the barrier of a Buckingham collapse): the numbers are
      * computed but meaningless, and a relaxation must stop as failed. */
     char unphysical[FUSE2_REASON_LEN];
+    /* Request, set by the caller before computing: skip the energy breakdown
+     * (components) when only totals, forces and stress are needed, as in
+     * the steps of a relaxation. Calculators may ignore it. */
+    int skip_components;
     int capacity;
 } fuse2_calc_result;
 

@@ -1,8 +1,15 @@
 /* Built-in calculator: pair potentials + Ewald Coulomb + Ewald C6 dispersion
- * with analytic forces and stress. Formulas: ../docs/builtin-calculator.md
- * (Coulomb: Nosé & Klein, Mol. Phys. 50, 1055 (1983); C6 with arbitrary C_ij:
- * Williams-type dispersion Ewald as GULP's `c6`; parameter choice:
- * Kolafa & Perram, Mol. Simul. 9, 351 (1992)). */
+ * with analytic forces and stress; formulas and measurements in
+ * docs/builtin-calculator.md (Coulomb: Nose & Klein, Mol. Phys. 50, 1055
+ * (1983); C6 with arbitrary C_ij as GULP's `c6`; errors: Kolafa & Perram,
+ * Mol. Simul. 9, 351 (1992)).
+ *
+ * Real space: everything acting between two elements (Ewald real-space
+ * Coulomb, short-range terms, Ewald real-space C6) is one function of r,
+ * tabulated once per element pair (pair_spline.c), and summed over a Verlet
+ * list with a skin that survives small moves of atoms and cell. That needs a
+ * fixed Ewald parameter: alpha = sqrt(-ln eps) / r_short, so the Coulomb sum
+ * shares the short-range cut-off the loop needs anyway. */
 #include "fuse2/builtin.h"
 
 #include <math.h>
@@ -11,115 +18,68 @@
 #include <string.h>
 
 #include "fuse2/elements.h"
+#include "pair_spline.h"
 
-enum { MAX_SPECIES = 16, MAX_TERMS_PER_PAIR = 8 };
+enum { MAX_SPECIES = 16, NPAIR_SLOTS = (FUSE2_MAX_Z + 1) * (FUSE2_MAX_Z + 1) };
 
-typedef struct pair_term {
-    fuse2_pair_kind kind;
-    double p[4];
-    double rmin, rmax;
-} pair_term;
+/* Below this distance pairs are evaluated exactly instead of from the table. */
+static const double SPLINE_R_MIN = 0.5;
+/* Largest interpolation error allowed in a pair table (absolute eV plus
+ * relative): far below GULP's printed precision. */
+static const double SPLINE_TOLERANCE = 1e-10;
+/* Real-space cut-off for models without short-range terms (pure Coulomb). */
+static const double DEFAULT_REAL_CUTOFF = 10.0;
+/* Verlet skin: the pair list is rebuilt once atoms or cell moved enough to
+ * bring an unlisted pair within the cut-off. */
+static const double VERLET_SKIN = 1.0;
 
-typedef struct pair_table {
-    int nterms;
-    pair_term term[MAX_TERMS_PER_PAIR];
-    double c6;          /* C of buck terms summed to infinity (c6 mode) */
-    double r_collapse;  /* closer than this the pair falls into a collapse (Å) */
-} pair_table;
+typedef struct pair_entry {
+    pair_model model;
+    pair_spline spline;
+    double r_collapse; /* closer than this the pair falls into a collapse (Å) */
+} pair_entry;
 
-/* A smooth function of x = alpha r tabulated with its first two derivatives
- * for cubic Hermite interpolation of the value and of the derivative. In x
- * the kernels do not depend on alpha, so one table serves every cell. */
-typedef struct kernel_table {
-    double x_min, x_max, h, inv_h;
-    int n;
-    double *node; /* n nodes x {f, f', f''} */
-} kernel_table;
+typedef struct verlet_item {
+    int i, j;
+    const pair_entry *pair; /* the element pair's model and table */
+    double df[3];           /* f_j - f_i + n at build time */
+} verlet_item;
+
+typedef struct verlet_list {
+    int valid, natoms;
+    double cutoff;             /* loop cut-off it was built for */
+    double lattice[3][3], inverse[3][3];
+    double (*frac)[3];         /* coordinates at build */
+    int *species;
+    int count, capacity;
+    verlet_item *item;
+} verlet_list;
 
 struct fuse2_builtin {
-    kernel_table coulomb;    /* phi(x) = erfc(x)/x */
-    kernel_table dispersion; /* psi(x) = exp(-x^2)(1 + x^2 + x^4/2)/x^6 */
     fuse2_potential_set pot;
     fuse2_builtin_options opt;
-    double *collapse_radius; /* per (z1, z2), NAN until computed */
+    double alpha, rc, short_cutoff, loop_cut; /* fixed for the calculator */
+    pair_entry **pairs;                       /* per (z1 <= z2), built on first use */
+    verlet_list verlet;
+    fuse2_structure work;
+    double (*delta)[3];                       /* unwrapped displacements since the list */
+    int delta_capacity;
+    int list_builds;                          /* diagnostics */
     double last_min_distance;
     int last_min_i, last_min_j;
-    /* work buffers reused between calls */
-    fuse2_structure work;
-    double *wbuf;
-    size_t wbuf_len;
 };
-
-/* ---- real-space kernels ---- */
-
-static const double TWO_OVER_SQRTPI = 1.1283791670955126;
-
-/* phi = erfc(x)/x and its derivatives */
-static void coulomb_kernel(double x, double out[3])
-{
-    double ec = erfc(x), ex = TWO_OVER_SQRTPI * exp(-x * x), x2 = x * x;
-    out[0] = ec / x;
-    out[1] = -ec / x2 - ex / x;
-    out[2] = 2 * ec / (x2 * x) + ex * (2 / x2 + 2);
-}
-
-/* psi = exp(-x^2)(1 + x^2 + x^4/2)/x^6 and its derivatives, written with
- * P = x^6 + 3x^4 + 6x^2 + 6 so that psi' = -exp(-x^2) P / x^7 */
-static void dispersion_kernel(double x, double out[3])
-{
-    double x2 = x * x, x4 = x2 * x2, x6 = x4 * x2, ex = exp(-x2);
-    double P = x6 + 3 * x4 + 6 * x2 + 6, dP = 6 * x4 * x + 12 * x2 * x + 12 * x;
-    out[0] = ex * (1 + x2 + 0.5 * x4) / x6;
-    out[1] = -ex * P / (x6 * x);
-    out[2] = -ex * (-2 * P / x6 + dP / (x6 * x) - 7 * P / (x6 * x2));
-}
-
-static fuse2_status kernel_table_build(kernel_table *t, void (*f)(double, double[3]), double x_min,
-                                       double x_max, double h)
-{
-    t->x_min = x_min;
-    t->h = h;
-    t->inv_h = 1.0 / h;
-    t->n = (int)ceil((x_max - x_min) / h) + 2;
-    t->x_max = x_min + (t->n - 2) * h;
-    t->node = malloc((size_t)t->n * 3 * sizeof *t->node);
-    if (!t->node) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate kernel table");
-    for (int k = 0; k < t->n; k++) f(x_min + k * h, t->node + 3 * k);
-    return FUSE2_OK;
-}
-
-/* Value and first derivative at x (x_min <= x < x_max). The Hermite error
- * is h^4 |f^(4)| / 384: about 1e-11 relative at the smallest x tabulated. */
-static inline void kernel_table_eval(const kernel_table *t, double x, double *f, double *df)
-{
-    double u = (x - t->x_min) * t->inv_h;
-    int k = (int)u;
-    double s = u - k, s2 = s * s, s3 = s2 * s;
-    double h00 = 2 * s3 - 3 * s2 + 1, h10 = s3 - 2 * s2 + s, h01 = 3 * s2 - 2 * s3, h11 = s3 - s2;
-    const double *a = t->node + 3 * k, *b = a + 3;
-    *f = h00 * a[0] + t->h * (h10 * a[1] + h11 * b[1]) + h01 * b[0];
-    *df = h00 * a[1] + t->h * (h10 * a[2] + h11 * b[2]) + h01 * b[1];
-}
-
-static inline void kernel_eval(const kernel_table *t, void (*direct)(double, double[3]), double x,
-                               double *f, double *df)
-{
-    if (x >= t->x_min && x < t->x_max) {
-        kernel_table_eval(t, x, f, df);
-    } else {
-        double v[3];
-        direct(x, v);
-        *f = v[0];
-        *df = v[1];
-    }
-}
 
 void fuse2_builtin_options_default(fuse2_builtin_options *opt)
 {
     memset(opt, 0, sizeof *opt);
     opt->coulomb_constant = FUSE2_COULOMB_CONSTANT_GULP;
     opt->accuracy = 12.0;
-    opt->real_cost_weight = 4.0;
+}
+
+static double effective_rmax(const fuse2_potential_set *pot, double rmax)
+{
+    if (pot->has_cutp && pot->cutp_radius < rmax) return pot->cutp_radius;
+    return rmax;
 }
 
 fuse2_status fuse2_builtin_create(const fuse2_potential_set *potentials,
@@ -132,10 +92,11 @@ fuse2_status fuse2_builtin_create(const fuse2_potential_set *potentials,
     if (!(options->accuracy >= 3 && options->accuracy <= 16))
         return FUSE2_RAISE(FUSE2_ERR_ARG, "Ewald accuracy must be between 3 and 16 (got %g)",
                            options->accuracy);
+    if (options->ewald_alpha < 0 || !isfinite(options->ewald_alpha))
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "Ewald parameter must be >= 0 (got %g)", options->ewald_alpha);
     fuse2_builtin *b = calloc(1, sizeof *b);
     if (!b) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate the built-in calculator");
     b->opt = *options;
-    if (b->opt.real_cost_weight <= 0) b->opt.real_cost_weight = 4.0;
     fuse2_potential_set_init(&b->pot);
     fuse2_status st = FUSE2_OK;
     memcpy(b->pot.source, potentials->source, sizeof b->pot.source);
@@ -148,17 +109,21 @@ fuse2_status fuse2_builtin_create(const fuse2_potential_set *potentials,
     for (int i = 0; i < potentials->nterms; i++)
         FUSE2_CALL_GOTO(st, fuse2_potential_set_add_term(&b->pot, &potentials->terms[i]), fail);
     FUSE2_CALL_GOTO(st, fuse2_structure_init(&b->work, 0), fail);
-    b->collapse_radius = malloc((FUSE2_MAX_Z + 1) * (FUSE2_MAX_Z + 1) * sizeof *b->collapse_radius);
-    if (!b->collapse_radius)
-        FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_NOMEM, "cannot allocate the built-in calculator");
-    for (int k = 0; k < (FUSE2_MAX_Z + 1) * (FUSE2_MAX_Z + 1); k++) b->collapse_radius[k] = NAN;
-    {
-        /* x = alpha r_c = sqrt(accuracy ln 10) is the largest x the sums use */
-        double x_max = sqrt(b->opt.accuracy * log(10.0)) + 0.05;
-        FUSE2_CALL_GOTO(st, kernel_table_build(&b->coulomb, coulomb_kernel, 0.4, x_max, 1e-3), fail);
-        FUSE2_CALL_GOTO(st, kernel_table_build(&b->dispersion, dispersion_kernel, 0.4, x_max, 1e-3),
-                        fail);
+    b->pairs = calloc(NPAIR_SLOTS, sizeof *b->pairs);
+    if (!b->pairs) FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_NOMEM, "cannot allocate the built-in calculator");
+
+    b->short_cutoff = 0;
+    for (int t = 0; t < b->pot.nterms; t++)
+        b->short_cutoff = fmax(b->short_cutoff, effective_rmax(&b->pot, b->pot.terms[t].rmax));
+    double sqrt_lneps = sqrt(b->opt.accuracy * log(10.0));
+    if (b->opt.ewald_alpha > 0) {
+        b->alpha = b->opt.ewald_alpha;
+        b->rc = sqrt_lneps / b->alpha;
+    } else {
+        b->rc = b->short_cutoff > 0 ? b->short_cutoff : DEFAULT_REAL_CUTOFF;
+        b->alpha = sqrt_lneps / b->rc;
     }
+    b->loop_cut = fmax(b->rc, b->short_cutoff);
     *out = b;
     return FUSE2_OK;
 fail:
@@ -169,12 +134,20 @@ fail:
 void fuse2_builtin_destroy(fuse2_builtin *b)
 {
     if (!b) return;
+    if (b->pairs) {
+        for (int k = 0; k < NPAIR_SLOTS; k++)
+            if (b->pairs[k]) {
+                pair_spline_free(&b->pairs[k]->spline);
+                free(b->pairs[k]);
+            }
+        free(b->pairs);
+    }
+    free(b->verlet.frac);
+    free(b->verlet.species);
+    free(b->verlet.item);
+    free(b->delta);
     fuse2_potential_set_free(&b->pot);
     fuse2_structure_free(&b->work);
-    free(b->collapse_radius);
-    free(b->coulomb.node);
-    free(b->dispersion.node);
-    free(b->wbuf);
     free(b);
 }
 
@@ -185,43 +158,25 @@ double fuse2_builtin_last_min_distance(const fuse2_builtin *b, int *atom_i, int 
     return b->last_min_distance;
 }
 
-/* ---- set-up of one evaluation ---- */
-
-typedef struct eval_setup {
-    int n, nspecies;
-    int species_z[MAX_SPECIES];
-    int *sp;                 /* species index per atom */
-    double *q;               /* charge per atom */
-    pair_table table[MAX_SPECIES][MAX_SPECIES];
-    int any_charge, any_c6;
-    double short_cutoff;     /* largest rmax of any pair term */
-    double taper_start, taper_end; /* cutp taper window; taper_end = 0: none */
-} eval_setup;
-
-static double effective_rmax(const fuse2_builtin *b, double rmax)
+void fuse2_builtin_ewald_parameters(const fuse2_builtin *b, const fuse2_structure *s,
+                                    double *alpha, double *real_cutoff, double *recip_cutoff)
 {
-    if (b->pot.has_cutp && b->pot.cutp_radius < rmax) return b->pot.cutp_radius;
-    return rmax;
+    (void)s; /* the parameters are fixed for a calculator */
+    *alpha = b->alpha;
+    *real_cutoff = b->rc;
+    *recip_cutoff = 2.0 * b->alpha * sqrt(b->opt.accuracy * log(10.0));
 }
 
-static void short_range(const pair_table *tab, double r, double *energy, double *dedr);
-static void taper(double r, double start, double end, double *f, double *dfdr);
+/* ---- element pairs ---- */
 
-/* Bare energy of one isolated pair: short-range terms (with their rmin/rmax
- * and the cutp taper), q_i q_j k/r, and -C/r^6 when c6 sums it separately. */
-static double isolated_pair_energy(const eval_setup *e, const pair_table *tab, double qq, double r)
+/* Bare energy of an isolated pair: the short-range part of the model plus
+ * k q_i q_j / r and -C/r^6 (unscreened, summed to infinity). */
+static double isolated_pair_energy(const pair_model *shortonly, double qq, double c6, double r)
 {
-    double es = 0, ds;
-    if (tab->nterms) {
-        short_range(tab, r, &es, &ds);
-        if (e->taper_end > 0) {
-            double f, dfdr;
-            taper(r, e->taper_start, e->taper_end, &f, &dfdr);
-            es *= f;
-        }
-    }
+    pair_value v;
+    pair_model_eval(shortonly, r, r, &v);
     double r2 = r * r;
-    return es + qq / r - tab->c6 / (r2 * r2 * r2);
+    return v.e[0] + qq / r - c6 / (r2 * r2 * r2);
 }
 
 /* The collapse barrier of a pair: if the pair energy falls without bound as
@@ -230,21 +185,92 @@ static double isolated_pair_energy(const eval_setup *e, const pair_table *tab, d
  * the isolated pair has no maximum (its repulsion never wins), nothing holds
  * the ions apart below the inner cut-off of its terms: that is the barrier.
  * Returns 0 for pairs that repel at short range. */
-static double collapse_radius(const eval_setup *e, const pair_table *tab, double qq)
+static double collapse_radius(const pair_model *m)
 {
+    pair_model shortonly = *m;
+    shortonly.qq = 0;
+    shortonly.c6 = 0;
     const double h = 1e-3, r_start = 0.05, r_end = 6.0;
-    double r = r_start, prev = isolated_pair_energy(e, tab, qq, r);
-    double next = isolated_pair_energy(e, tab, qq, r + h);
+    double r = r_start, prev = isolated_pair_energy(&shortonly, m->qq, m->c6, r);
+    double next = isolated_pair_energy(&shortonly, m->qq, m->c6, r + h);
     if (!(next > prev)) return 0.0; /* repulsive (or flat) at short range */
     for (r += h; r < r_end; r += h) {
         prev = next;
-        next = isolated_pair_energy(e, tab, qq, r + h);
+        next = isolated_pair_energy(&shortonly, m->qq, m->c6, r + h);
         if (next < prev) return r;
     }
     double inner = 0;
-    for (int t = 0; t < tab->nterms; t++) inner = fmax(inner, tab->term[t].rmin);
+    for (int t = 0; t < m->nterms; t++) inner = fmax(inner, m->term[t].rmin);
     return inner;
 }
+
+static fuse2_status pair_entry_get(fuse2_builtin *b, int z1, int z2, const pair_entry **out)
+{
+    if (z1 > z2) {
+        int t = z1;
+        z1 = z2;
+        z2 = t;
+    }
+    pair_entry **slot = &b->pairs[z1 * (FUSE2_MAX_Z + 1) + z2];
+    if (*slot) {
+        *out = *slot;
+        return FUSE2_OK;
+    }
+    pair_entry *pe = calloc(1, sizeof *pe);
+    if (!pe) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate a pair table");
+    pair_model *m = &pe->model;
+    int f1 = 0, f2 = 0;
+    double q1 = fuse2_potential_set_charge(&b->pot, z1, &f1);
+    double q2 = fuse2_potential_set_charge(&b->pot, z2, &f2);
+    m->qq = b->opt.coulomb_constant * q1 * q2;
+    m->alpha = b->alpha;
+    m->rc = b->rc;
+    if (b->pot.has_cutp && b->pot.cutp_taper > 0) {
+        m->taper_end = b->pot.cutp_radius;
+        m->taper_start = b->pot.cutp_radius - b->pot.cutp_taper;
+    }
+    for (int t = 0; t < b->pot.nterms; t++) {
+        const fuse2_pair_term *pt = &b->pot.terms[t];
+        if (!((pt->z1 == z1 && pt->z2 == z2) || (pt->z1 == z2 && pt->z2 == z1))) continue;
+        if (m->nterms == PAIR_MODEL_MAX_TERMS) {
+            free(pe);
+            return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED, "%s:%d: more than %d terms for one pair",
+                               b->pot.source, pt->line, PAIR_MODEL_MAX_TERMS);
+        }
+        pair_model_term *mt = &m->term[m->nterms++];
+        mt->kind = pt->kind;
+        memcpy(mt->p, pt->param, sizeof mt->p);
+        mt->rmin = pt->rmin;
+        mt->rmax = effective_rmax(&b->pot, pt->rmax);
+        if (b->opt.c6 && pt->kind == FUSE2_PAIR_BUCKINGHAM && pt->param[2] != 0) {
+            /* GULP's c6: the C/r^6 part is summed to infinity by Ewald */
+            m->c6 += pt->param[2];
+            mt->p[2] = 0;
+        }
+    }
+    pe->r_collapse = collapse_radius(m);
+    fuse2_status st = pair_spline_build(&pe->spline, m, SPLINE_R_MIN, SPLINE_TOLERANCE);
+    if (st != FUSE2_OK) {
+        free(pe);
+        fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+        return st;
+    }
+    *slot = pe;
+    *out = pe;
+    return FUSE2_OK;
+}
+
+/* ---- set-up of one evaluation ---- */
+
+typedef struct eval_setup {
+    int n, nspecies;
+    int species_z[MAX_SPECIES];
+    int *sp;                 /* species index per atom */
+    double *q;               /* charge per atom */
+    const pair_entry *pair[MAX_SPECIES][MAX_SPECIES];
+    double c6[MAX_SPECIES][MAX_SPECIES];
+    int any_charge, any_c6;
+} eval_setup;
 
 static fuse2_status build_setup(fuse2_builtin *b, const fuse2_structure *s, eval_setup *e)
 {
@@ -280,138 +306,17 @@ static fuse2_status build_setup(fuse2_builtin *b, const fuse2_structure *s, eval
                            "structure has net charge %+.6g e with library %s; set allow_charged "
                            "to add a neutralising background",
                            net, b->pot.source[0] ? b->pot.source : "(built in)");
-    memset(e->table, 0, sizeof e->table);
-    e->short_cutoff = 0;
     e->any_c6 = 0;
-    for (int t = 0; t < b->pot.nterms; t++) {
-        const fuse2_pair_term *pt = &b->pot.terms[t];
-        int s1 = -1, s2 = -1;
-        for (int k = 0; k < e->nspecies; k++) {
-            if (e->species_z[k] == pt->z1) s1 = k;
-            if (e->species_z[k] == pt->z2) s2 = k;
-        }
-        if (s1 < 0 || s2 < 0) continue;
-        pair_term term = {.kind = pt->kind, .rmin = pt->rmin, .rmax = effective_rmax(b, pt->rmax)};
-        memcpy(term.p, pt->param, sizeof term.p);
-        if (b->opt.c6 && pt->kind == FUSE2_PAIR_BUCKINGHAM && pt->param[2] != 0) {
-            /* GULP's c6: the C/r^6 part is summed to infinity by Ewald */
-            e->table[s1][s2].c6 += pt->param[2];
-            if (s1 != s2) e->table[s2][s1].c6 += pt->param[2];
-            term.p[2] = 0;
-            e->any_c6 = 1;
-        }
-        for (int pass = 0; pass < (s1 == s2 ? 1 : 2); pass++) {
-            pair_table *tab = pass ? &e->table[s2][s1] : &e->table[s1][s2];
-            if (tab->nterms == MAX_TERMS_PER_PAIR)
-                return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED, "%s:%d: more than %d terms for one pair",
-                                   b->pot.source, pt->line, MAX_TERMS_PER_PAIR);
-            tab->term[tab->nterms++] = term;
-        }
-        if (term.rmax > e->short_cutoff) e->short_cutoff = term.rmax;
-    }
-    e->taper_end = 0;
-    if (b->pot.has_cutp && b->pot.cutp_taper > 0) {
-        e->taper_end = b->pot.cutp_radius;
-        e->taper_start = b->pot.cutp_radius - b->pot.cutp_taper;
-    }
-    /* collapse barriers depend only on the element pair: cached */
     for (int s1 = 0; s1 < e->nspecies; s1++)
         for (int s2 = 0; s2 < e->nspecies; s2++) {
-            int z1 = e->species_z[s1], z2 = e->species_z[s2];
-            double *slot = &b->collapse_radius[z1 * (FUSE2_MAX_Z + 1) + z2];
-            if (isnan(*slot)) {
-                int f1 = 0, f2 = 0;
-                double q1 = fuse2_potential_set_charge(&b->pot, z1, &f1);
-                double q2 = fuse2_potential_set_charge(&b->pot, z2, &f2);
-                *slot = collapse_radius(e, &e->table[s1][s2], b->opt.coulomb_constant * q1 * q2);
-            }
-            e->table[s1][s2].r_collapse = *slot;
+            FUSE2_CALL(pair_entry_get(b, e->species_z[s1], e->species_z[s2], &e->pair[s1][s2]));
+            e->c6[s1][s2] = e->pair[s1][s2]->model.c6;
+            if (e->c6[s1][s2] != 0) e->any_c6 = 1;
         }
     return FUSE2_OK;
 }
 
-static void choose_ewald(const fuse2_builtin *b, int n, double volume, double short_cutoff,
-                         double *alpha, double *rc, double *kc)
-{
-    double lneps = b->opt.accuracy * log(10.0);
-    double a;
-    if (b->opt.ewald_alpha > 0) {
-        a = b->opt.ewald_alpha;
-    } else {
-        /* balances real and reciprocal work (Perram, Petersen & de Leeuw) */
-        a = sqrt(pow(n * b->opt.real_cost_weight * M_PI * M_PI * M_PI / (volume * volume), 1.0 / 3.0));
-        /* the real-space loop already runs to the short-range cutoff: use it */
-        if (short_cutoff > 0 && sqrt(lneps) / a < short_cutoff) a = sqrt(lneps) / short_cutoff;
-    }
-    *alpha = a;
-    *rc = sqrt(lneps) / a;
-    *kc = 2.0 * a * sqrt(lneps);
-}
-
-void fuse2_builtin_ewald_parameters(const fuse2_builtin *b, const fuse2_structure *s,
-                                    double *alpha, double *real_cutoff, double *recip_cutoff)
-{
-    double shortc = 0;
-    for (int t = 0; t < b->pot.nterms; t++) shortc = fmax(shortc, effective_rmax(b, b->pot.terms[t].rmax));
-    choose_ewald(b, s->natoms, fabs(fuse2_structure_volume(s)), shortc, alpha, real_cutoff,
-                 recip_cutoff);
-}
-
-/* ---- pair terms ---- */
-
-/* Energy and dE/dr of the short-range terms of one pair at distance r. */
-static void short_range(const pair_table *tab, double r, double *energy, double *dedr)
-{
-    double e = 0, d = 0;
-    for (int t = 0; t < tab->nterms; t++) {
-        const pair_term *pt = &tab->term[t];
-        if (r < pt->rmin || r > pt->rmax) continue;
-        switch (pt->kind) {
-        case FUSE2_PAIR_BUCKINGHAM: {
-            double ex = pt->p[0] * exp(-r / pt->p[1]);
-            double r2 = r * r, r6 = r2 * r2 * r2;
-            e += ex - pt->p[2] / r6;
-            d += -ex / pt->p[1] + 6.0 * pt->p[2] / (r6 * r);
-            break;
-        }
-        case FUSE2_PAIR_LENNARD: {
-            double rm = pow(r, -pt->p[2]), rn = pow(r, -pt->p[3]);
-            e += pt->p[0] * rm - pt->p[1] * rn;
-            d += (-pt->p[2] * pt->p[0] * rm + pt->p[3] * pt->p[1] * rn) / r;
-            break;
-        }
-        case FUSE2_PAIR_MORSE: {
-            double ex = exp(-pt->p[1] * (r - pt->p[2]));
-            e += pt->p[0] * ((1 - ex) * (1 - ex) - 1);
-            d += 2.0 * pt->p[0] * pt->p[1] * (1 - ex) * ex;
-            break;
-        }
-        }
-    }
-    *energy = e;
-    *dedr = d;
-}
-
-/* GULP's cutp taper: f(u) = 1 - 10u^3 + 15u^4 - 6u^5 on [R - t, R]. */
-static void taper(double r, double start, double end, double *f, double *dfdr)
-{
-    if (r <= start) {
-        *f = 1;
-        *dfdr = 0;
-        return;
-    }
-    if (r >= end) {
-        *f = 0;
-        *dfdr = 0;
-        return;
-    }
-    double w = end - start, u = (r - start) / w;
-    double u2 = u * u, u3 = u2 * u;
-    *f = 1 - 10 * u3 + 15 * u3 * u - 6 * u3 * u2;
-    *dfdr = (-30 * u2 + 60 * u3 - 30 * u3 * u) / w;
-}
-
-/* ---- the sums ---- */
+/* ---- real space: Verlet list over tabulated pair functions ---- */
 
 typedef struct sums {
     double e_short, e_coul_real, e_coul_recip, e_disp_real, e_disp_recip, e_self, e_disp_self;
@@ -427,7 +332,7 @@ typedef struct sums {
 typedef struct translation {
     double v[3];
     double length;
-    int is_zero;
+    int n[3];
 } translation;
 
 static int compare_translation(const void *a, const void *b)
@@ -436,48 +341,66 @@ static int compare_translation(const void *a, const void *b)
     return (la > lb) - (la < lb);
 }
 
-__attribute__((noinline)) static void real_space(const fuse2_builtin *bi, const fuse2_structure *s, const eval_setup *e,
-                       double alpha, double rc, double ke, int c6, sums *out)
+/* First non-zero component positive: one of each pair {n, -n}. */
+static int is_positive(const int n[3])
 {
-    const int n = s->natoms;
-    double loop_cut = fmax(rc, e->short_cutoff);
-    if (!e->any_charge && !c6) loop_cut = e->short_cutoff;
-    const double loop_cut2 = loop_cut * loop_cut, rc2 = rc * rc;
-    const double (*L)[3] = (const double(*)[3])s->lattice;
+    for (int k = 0; k < 3; k++)
+        if (n[k]) return n[k] > 0;
+    return 0;
+}
 
-    /* Every lattice translation that can bring a difference vector lying in
-     * the half-cell around the origin within loop_cut, sorted by length so
-     * that each pair stops at |T| > loop_cut + |d0|. */
+static fuse2_status verlet_reserve(verlet_list *v, int count)
+{
+    if (count <= v->capacity) return FUSE2_OK;
+    int cap = v->capacity ? v->capacity : 1024;
+    while (cap < count) cap *= 2;
+    verlet_item *it = realloc(v->item, (size_t)cap * sizeof *it);
+    if (!it) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate the pair list");
+    v->item = it;
+    v->capacity = cap;
+    return FUSE2_OK;
+}
+
+/* Every pair i <= j and lattice translation with |r_j + T - r_i| within
+ * cutoff + skin (an atom and its own images: one of T and -T, weight 1). */
+static fuse2_status verlet_build(fuse2_builtin *b, const fuse2_structure *s, const eval_setup *e)
+{
+    verlet_list *v = &b->verlet;
+    const int n = s->natoms;
+    const double reach_pair = b->loop_cut + VERLET_SKIN;
+    const double (*L)[3] = (const double(*)[3])s->lattice;
+    v->valid = 0;
     double dmax = 0;
     for (int sa = -1; sa <= 1; sa += 2)
         for (int sb = -1; sb <= 1; sb += 2)
             for (int sc = -1; sc <= 1; sc += 2) {
-                double v[3];
-                for (int k = 0; k < 3; k++) v[k] = 0.5 * (sa * L[0][k] + sb * L[1][k] + sc * L[2][k]);
-                dmax = fmax(dmax, sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]));
+                double c[3];
+                for (int k = 0; k < 3; k++) c[k] = 0.5 * (sa * L[0][k] + sb * L[1][k] + sc * L[2][k]);
+                dmax = fmax(dmax, sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]));
             }
     double h[3];
     fuse2_lattice_plane_spacings(s->lattice, h);
     int nmax[3];
-    for (int k = 0; k < 3; k++) nmax[k] = (int)ceil((loop_cut + dmax) / h[k]);
-    int cap = (2 * nmax[0] + 1) * (2 * nmax[1] + 1) * (2 * nmax[2] + 1);
-    translation *T = malloc((size_t)cap * sizeof *T);
+    for (int k = 0; k < 3; k++) nmax[k] = (int)ceil((reach_pair + dmax) / h[k]);
+    size_t cap = (size_t)(2 * nmax[0] + 1) * (2 * nmax[1] + 1) * (2 * nmax[2] + 1);
+    translation *T = malloc(cap * sizeof *T);
+    if (!T) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate lattice translations");
     int nt = 0;
-    double reach = loop_cut + dmax;
+    const double reach = reach_pair + dmax;
     for (int a = -nmax[0]; a <= nmax[0]; a++)
-        for (int b2 = -nmax[1]; b2 <= nmax[1]; b2++)
-            for (int c = -nmax[2]; c <= nmax[2]; c++) {
-                translation t;
-                for (int k = 0; k < 3; k++) t.v[k] = a * L[0][k] + b2 * L[1][k] + c * L[2][k];
+        for (int c = -nmax[1]; c <= nmax[1]; c++)
+            for (int d = -nmax[2]; d <= nmax[2]; d++) {
+                translation t = {.n = {a, c, d}};
+                for (int k = 0; k < 3; k++) t.v[k] = a * L[0][k] + c * L[1][k] + d * L[2][k];
                 t.length = sqrt(t.v[0] * t.v[0] + t.v[1] * t.v[1] + t.v[2] * t.v[2]);
-                if (t.length > reach) continue;
-                t.is_zero = a == 0 && b2 == 0 && c == 0;
-                T[nt++] = t;
+                if (t.length <= reach) T[nt++] = t;
             }
     qsort(T, (size_t)nt, sizeof *T, compare_translation);
 
-    const double alpha2 = alpha * alpha, alpha6 = alpha2 * alpha2 * alpha2;
-    for (int i = 0; i < n; i++) {
+    v->count = 0;
+    const double reach2 = reach_pair * reach_pair;
+    fuse2_status st = FUSE2_OK;
+    for (int i = 0; i < n && st == FUSE2_OK; i++)
         for (int j = i; j < n; j++) {
             double df[3], d0[3];
             for (int k = 0; k < 3; k++) {
@@ -485,91 +408,198 @@ __attribute__((noinline)) static void real_space(const fuse2_builtin *bi, const 
                 df[k] -= floor(df[k] + 0.5);
             }
             for (int k = 0; k < 3; k++) d0[k] = df[0] * L[0][k] + df[1] * L[1][k] + df[2] * L[2][k];
-            const double d0len = sqrt(d0[0] * d0[0] + d0[1] * d0[1] + d0[2] * d0[2]);
-            const double tmax = loop_cut + d0len;
-            const double w = (i == j) ? 0.5 : 1.0;
-            const double qq = ke * e->q[i] * e->q[j];
-            const pair_table *tab = &e->table[e->sp[i]][e->sp[j]];
-            const double c6ij = tab->c6;
-            /* per-pair accumulators kept in registers (the sums struct is
-             * reached through a pointer and would be reloaded every image) */
-            double fi[3] = {0, 0, 0}, vir[6] = {0, 0, 0, 0, 0, 0};
-            double e_coul = 0, e_disp = 0, e_short = 0, rmin_pair = INFINITY;
+            double tmax = reach_pair + sqrt(d0[0] * d0[0] + d0[1] * d0[1] + d0[2] * d0[2]);
             for (int t = 0; t < nt && T[t].length <= tmax; t++) {
+                if (i == j && !is_positive(T[t].n)) continue;
                 double d[3] = {d0[0] + T[t].v[0], d0[1] + T[t].v[1], d0[2] + T[t].v[2]};
-                double r2 = d[0] * d[0] + d[1] * d[1] + d[2] * d[2];
-                if (r2 > loop_cut2) continue;
-                if (i == j && T[t].is_zero) continue;
-                double r = sqrt(r2);
-                rmin_pair = fmin(rmin_pair, r);
-                double dedr = 0;
-                if (r2 <= rc2) {
-                    double x = alpha * r, f, dfdx;
-                    if (qq != 0) {
-                        /* erfc(alpha r)/r = alpha phi(x) */
-                        kernel_eval(&bi->coulomb, coulomb_kernel, x, &f, &dfdx);
-                        e_coul += qq * alpha * f;
-                        dedr += qq * alpha2 * dfdx;
-                    }
-                    if (c6ij != 0) {
-                        /* exp(-x^2)(1 + x^2 + x^4/2)/r^6 = alpha^6 psi(x) */
-                        kernel_eval(&bi->dispersion, dispersion_kernel, x, &f, &dfdx);
-                        e_disp -= c6ij * alpha6 * f;
-                        dedr -= c6ij * alpha6 * alpha * dfdx;
-                    }
+                if (d[0] * d[0] + d[1] * d[1] + d[2] * d[2] > reach2) continue;
+                if ((st = verlet_reserve(v, v->count + 1)) != FUSE2_OK) break;
+                verlet_item *it = &v->item[v->count++];
+                it->i = i;
+                it->j = j;
+                it->pair = e->pair[e->sp[i]][e->sp[j]];
+                for (int k = 0; k < 3; k++) it->df[k] = df[k] + T[t].n[k];
+            }
+            if (st != FUSE2_OK) break;
+        }
+    free(T);
+    if (st != FUSE2_OK) return st;
+    double(*frac)[3] = realloc(v->frac, (size_t)n * sizeof *frac);
+    int *species = realloc(v->species, (size_t)n * sizeof *species);
+    if (frac) v->frac = frac;
+    if (species) v->species = species;
+    if (!frac || !species) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate the pair list");
+    memcpy(v->frac, s->frac, (size_t)n * sizeof *frac);
+    memcpy(v->species, s->species, (size_t)n * sizeof *species);
+    memcpy(v->lattice, s->lattice, sizeof v->lattice);
+    FUSE2_CALL(fuse2_lattice_inverse(s->lattice, v->inverse));
+    v->natoms = n;
+    v->cutoff = b->loop_cut;
+    v->valid = 1;
+    b->list_builds++;
+    return FUSE2_OK;
+}
+
+/* Whether the list still holds every pair within the cut-off: an unlisted
+ * pair was farther than cutoff + skin, and can have come closer by at most
+ * twice the largest atom displacement plus its length times the cell
+ * deformation. Fills b->delta with the displacements (fractional). */
+static int verlet_still_valid(fuse2_builtin *b, const fuse2_structure *s)
+{
+    const verlet_list *v = &b->verlet;
+    if (!v->valid || v->natoms != s->natoms || v->cutoff != b->loop_cut) return 0;
+    if (memcmp(v->species, s->species, (size_t)s->natoms * sizeof *s->species)) return 0;
+    double strain2 = 0;
+    for (int a = 0; a < 3; a++)
+        for (int c = 0; c < 3; c++) {
+            double m = -(a == c);
+            for (int k = 0; k < 3; k++) m += v->inverse[a][k] * s->lattice[k][c];
+            strain2 += m * m;
+        }
+    double maxdisp = 0;
+    for (int i = 0; i < s->natoms; i++) {
+        double c[3] = {0, 0, 0};
+        for (int k = 0; k < 3; k++) {
+            double d = s->frac[i][k] - v->frac[i][k];
+            d -= nearbyint(d); /* the work cell wraps atoms back into [0, 1) */
+            if (fabs(d) > 0.25) return 0;
+            b->delta[i][k] = d;
+        }
+        for (int k = 0; k < 3; k++)
+            c[k] = b->delta[i][0] * s->lattice[0][k] + b->delta[i][1] * s->lattice[1][k] +
+                   b->delta[i][2] * s->lattice[2][k];
+        maxdisp = fmax(maxdisp, sqrt(c[0] * c[0] + c[1] * c[1] + c[2] * c[2]));
+    }
+    return 2 * maxdisp + (v->cutoff + VERLET_SKIN) * sqrt(strain2) < VERLET_SKIN;
+}
+
+static fuse2_status real_space(fuse2_builtin *b, const fuse2_structure *s, const eval_setup *e,
+                               int with_parts, sums *out)
+{
+    const int n = s->natoms;
+    if (b->delta_capacity < n) {
+        double(*d)[3] = realloc(b->delta, (size_t)n * sizeof *d);
+        if (!d) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate %d atoms", n);
+        b->delta = d;
+        b->delta_capacity = n;
+    }
+    if (!verlet_still_valid(b, s)) {
+        FUSE2_CALL(verlet_build(b, s, e));
+        memset(b->delta, 0, (size_t)n * sizeof *b->delta);
+    }
+    const verlet_list *v = &b->verlet;
+    /* locals: the compiler cannot keep values reached through pointers in
+     * registers while the loop stores forces */
+    const double L00 = s->lattice[0][0], L01 = s->lattice[0][1], L02 = s->lattice[0][2];
+    const double L10 = s->lattice[1][0], L11 = s->lattice[1][1], L12 = s->lattice[1][2];
+    const double L20 = s->lattice[2][0], L21 = s->lattice[2][1], L22 = s->lattice[2][2];
+    const double cut2 = b->loop_cut * b->loop_cut;
+    const double (*delta)[3] = (const double(*)[3])b->delta;
+    double(*f)[3] = out->f;
+    double e_tot = 0, e_coul = 0, e_disp = 0;
+    double vxx = 0, vyy = 0, vzz = 0, vyz = 0, vxz = 0, vxy = 0;
+    double min_r2 = INFINITY;
+    int min_item = -1;
+    /* Chunks: the pairs within the cut-off are first compacted without
+     * branches, then their square roots and table lookups run as independent
+     * iterations that the processor overlaps, then everything is summed. */
+    enum { CHUNK = 256 };
+    int keep[CHUNK];
+    double dx[CHUNK], dy[CHUNK], dz[CHUNK], rr[CHUNK], EE[CHUNK], GG[CHUNK], EC[CHUNK], ED[CHUNK];
+    for (int p0 = 0; p0 < v->count; p0 += CHUNK) {
+        const int p1 = p0 + CHUNK < v->count ? p0 + CHUNK : v->count;
+        int m = 0;
+        for (int p = p0; p < p1; p++) {
+            const verlet_item *it = &v->item[p];
+            const int i = it->i, j = it->j;
+            const double x0 = it->df[0] + delta[j][0] - delta[i][0];
+            const double x1 = it->df[1] + delta[j][1] - delta[i][1];
+            const double x2 = it->df[2] + delta[j][2] - delta[i][2];
+            const double d0 = x0 * L00 + x1 * L10 + x2 * L20;
+            const double d1 = x0 * L01 + x1 * L11 + x2 * L21;
+            const double d2 = x0 * L02 + x1 * L12 + x2 * L22;
+            const double r2 = d0 * d0 + d1 * d1 + d2 * d2;
+            dx[m] = d0;
+            dy[m] = d1;
+            dz[m] = d2;
+            rr[m] = r2;
+            keep[m] = p;
+            m += r2 <= cut2;
+        }
+        for (int k = 0; k < m; k++) rr[k] = sqrt(rr[k]);
+        for (int k = 0; k < m; k++) {
+            const pair_entry *pe = v->item[keep[k]].pair;
+            const double r = rr[k];
+            if (r >= SPLINE_R_MIN) {
+                if (with_parts) {
+                    pair_spline_eval_parts(&pe->spline, r, &EE[k], &GG[k], &EC[k], &ED[k]);
+                } else {
+                    pair_spline_eval(&pe->spline, r, &EE[k], &GG[k]);
+                    EC[k] = ED[k] = 0;
                 }
-                if (tab->nterms && r <= e->short_cutoff) {
-                    double es, ds;
-                    short_range(tab, r, &es, &ds);
-                    if (e->taper_end > 0) {
-                        double f, dfdr;
-                        taper(r, e->taper_start, e->taper_end, &f, &dfdr);
-                        ds = ds * f + es * dfdr;
-                        es *= f;
-                    }
-                    e_short += es;
-                    dedr += ds;
-                }
-                double g = dedr / r;
-                vir[0] += g * d[0] * d[0];
-                vir[1] += g * d[1] * d[1];
-                vir[2] += g * d[2] * d[2];
-                vir[3] += g * d[1] * d[2];
-                vir[4] += g * d[0] * d[2];
-                vir[5] += g * d[0] * d[1];
-                fi[0] += g * d[0];
-                fi[1] += g * d[1];
-                fi[2] += g * d[2];
+            } else {
+                pair_value pv;
+                pair_model_eval(&pe->model, r, r, &pv);
+                EE[k] = pv.e[0];
+                GG[k] = pv.e[1] / r;
+                EC[k] = pv.coul[0];
+                ED[k] = pv.disp[0];
             }
-            out->e_coul_real += w * e_coul;
-            out->e_disp_real += w * e_disp;
-            out->e_short += w * e_short;
-            const int va[6] = {0, 1, 2, 1, 0, 0}, vb[6] = {0, 1, 2, 2, 2, 1};
-            for (int k = 0; k < 6; k++) {
-                out->virial[va[k]][vb[k]] += w * vir[k];
-                if (va[k] != vb[k]) out->virial[vb[k]][va[k]] += w * vir[k];
-            }
-            if (rmin_pair < out->min_dist) {
-                out->min_dist = rmin_pair;
-                out->min_i = i;
-                out->min_j = j;
-            }
-            if (rmin_pair < tab->r_collapse && tab->r_collapse - rmin_pair > out->collapse_depth) {
-                out->collapse_depth = tab->r_collapse - rmin_pair;
+        }
+        for (int k = 0; k < m; k++) {
+            const verlet_item *it = &v->item[keep[k]];
+            const int i = it->i, j = it->j;
+            const double r = rr[k], G = GG[k], d0 = dx[k], d1 = dy[k], d2 = dz[k];
+            if (r < it->pair->r_collapse && it->pair->r_collapse - r > out->collapse_depth) {
+                out->collapse_depth = it->pair->r_collapse - r;
                 out->collapse_i = i;
                 out->collapse_j = j;
-                out->collapse_r = rmin_pair;
-                out->collapse_barrier = tab->r_collapse;
+                out->collapse_r = r;
+                out->collapse_barrier = it->pair->r_collapse;
             }
-            /* self images pull equally both ways: no force */
-            if (i != j)
-                for (int k = 0; k < 3; k++) {
-                    out->f[i][k] += fi[k];
-                    out->f[j][k] -= fi[k];
-                }
+            if (r * r < min_r2) {
+                min_r2 = r * r;
+                min_item = keep[k];
+            }
+            e_tot += EE[k];
+            e_coul += EC[k];
+            e_disp += ED[k];
+            vxx += G * d0 * d0;
+            vyy += G * d1 * d1;
+            vzz += G * d2 * d2;
+            vyz += G * d1 * d2;
+            vxz += G * d0 * d2;
+            vxy += G * d0 * d1;
+            if (i != j) {
+                /* F_i = (dE/dr) d/r with d = r_j - r_i; self images pull both ways */
+                const double fx = G * d0, fy = G * d1, fz = G * d2;
+                f[i][0] += fx;
+                f[i][1] += fy;
+                f[i][2] += fz;
+                f[j][0] -= fx;
+                f[j][1] -= fy;
+                f[j][2] -= fz;
+            }
         }
     }
-    free(T);
+    out->e_short += e_tot - e_coul - e_disp;
+    out->e_coul_real += e_coul;
+    out->e_disp_real += e_disp;
+    out->virial[0][0] += vxx;
+    out->virial[1][1] += vyy;
+    out->virial[2][2] += vzz;
+    out->virial[1][2] += vyz;
+    out->virial[2][1] += vyz;
+    out->virial[0][2] += vxz;
+    out->virial[2][0] += vxz;
+    out->virial[0][1] += vxy;
+    out->virial[1][0] += vxy;
+    if (min_item >= 0) {
+        out->min_dist = sqrt(min_r2);
+        out->min_i = v->item[min_item].i;
+        out->min_j = v->item[min_item].j;
+    }
+    return FUSE2_OK;
 }
 
 /* F(b) and F'(b) of the dispersion reciprocal sum. */
@@ -645,7 +675,7 @@ __attribute__((noinline)) static fuse2_status reciprocal_space(const fuse2_struc
     double Cst[MAX_SPECIES][MAX_SPECIES];
     int nsp_count[MAX_SPECIES] = {0};
     for (int a = 0; a < ns; a++)
-        for (int b = 0; b < ns; b++) Cst[a][b] = e->table[a][b].c6;
+        for (int b = 0; b < ns; b++) Cst[a][b] = e->c6[a][b];
     for (int i = 0; i < n; i++) nsp_count[e->sp[i]]++;
     const double b3b3 = B[2][0] * B[2][0] + B[2][1] * B[2][1] + B[2][2] * B[2][2];
     double vir[6] = {0, 0, 0, 0, 0, 0};
@@ -794,48 +824,37 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
     FUSE2_CALL(fuse2_structure_reduce_cell(&b->work));
     const fuse2_structure *s = &b->work;
 
-    size_t need = (size_t)n * 2;
-    if (b->wbuf_len < need) {
-        double *nb = realloc(b->wbuf, need * sizeof *nb);
-        if (!nb) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate %d atoms", n);
-        b->wbuf = nb;
-        b->wbuf_len = need;
-    }
     eval_setup e;
     int *sp = malloc((size_t)n * sizeof *sp);
-    if (!sp) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate %d atoms", n);
+    double *q = malloc((size_t)n * sizeof *q);
+    if (!sp || !q) {
+        free(sp);
+        free(q);
+        return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate %d atoms", n);
+    }
     e.sp = sp;
-    e.q = b->wbuf;
-    fuse2_status st = build_setup(b, s, &e);
-    if (st != FUSE2_OK) {
-        free(sp);
-        fuse2_error_push_frame(__FILE__, __LINE__, __func__);
-        return st;
-    }
-    st = fuse2_calc_result_reset(result, n);
-    if (st != FUSE2_OK) {
-        free(sp);
-        return st;
-    }
-    const double V = fabs(fuse2_structure_volume(s));
-    const double ke = b->opt.coulomb_constant;
-    double alpha, rc, kc;
-    choose_ewald(b, n, V, e.short_cutoff, &alpha, &rc, &kc);
-    const int c6 = b->opt.c6 && e.any_c6;
-    const int ewald = e.any_charge || c6;
-
+    e.q = q;
     sums sm;
     memset(&sm, 0, sizeof sm);
+    fuse2_status st = build_setup(b, s, &e);
+    if (st == FUSE2_OK) st = fuse2_calc_result_reset(result, n);
+    if (st != FUSE2_OK) goto done;
+    const double V = fabs(fuse2_structure_volume(s));
+    const double ke = b->opt.coulomb_constant;
+    const double alpha = b->alpha, kc = 2.0 * alpha * sqrt(b->opt.accuracy * log(10.0));
+    const int c6 = b->opt.c6 && e.any_c6;
+
     sm.f = result->forces;
     sm.min_dist = INFINITY;
     sm.min_i = sm.min_j = -1;
-    real_space(b, s, &e, alpha, ewald ? rc : 0, ke, c6, &sm);
-    if (ewald) {
+    const int with_parts = !result->skip_components;
+    st = real_space(b, s, &e, with_parts, &sm);
+    if (st != FUSE2_OK) goto done;
+    if (e.any_charge || c6) {
         st = reciprocal_space(s, &e, alpha, kc, ke, c6, &sm);
-        if (st != FUSE2_OK) {
-            free(sp);
-            return st;
-        }
+        if (st != FUSE2_OK) goto done;
+    }
+    if (e.any_charge) {
         double q2 = 0, qsum = 0;
         for (int i = 0; i < n; i++) {
             q2 += e.q[i] * e.q[i];
@@ -849,7 +868,6 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
             for (int a = 0; a < 3; a++) sm.virial[a][a] -= eb;
         }
     }
-    free(sp);
     b->last_min_distance = sm.min_dist;
     b->last_min_i = sm.min_i;
     b->last_min_j = sm.min_j;
@@ -861,11 +879,13 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
     result->energy_per_atom = result->energy / n;
     for (int a = 0; a < 3; a++)
         for (int c = 0; c < 3; c++) result->stress[a][c] = sm.virial[a][c] / V;
-    fuse2_calc_result_add_component(result, "short_range", sm.e_short);
-    fuse2_calc_result_add_component(result, "coulomb_real", coul_real);
-    fuse2_calc_result_add_component(result, "coulomb_recip", sm.e_coul_recip);
-    fuse2_calc_result_add_component(result, "coulomb", coul);
-    if (b->opt.c6) fuse2_calc_result_add_component(result, "dispersion", disp);
+    if (with_parts) {
+        fuse2_calc_result_add_component(result, "short_range", sm.e_short);
+        fuse2_calc_result_add_component(result, "coulomb_real", coul_real);
+        fuse2_calc_result_add_component(result, "coulomb_recip", sm.e_coul_recip);
+        fuse2_calc_result_add_component(result, "coulomb", coul);
+        if (b->opt.c6) fuse2_calc_result_add_component(result, "dispersion", disp);
+    }
     if (sm.collapse_depth > 0) {
         const fuse2_element *ei = fuse2_element_by_z(s->species[sm.collapse_i]);
         const fuse2_element *ej = fuse2_element_by_z(s->species[sm.collapse_j]);
@@ -876,7 +896,11 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
                  b->pot.source[0] ? b->pot.source : "the potential");
     }
     if (!isfinite(result->energy))
-        return FUSE2_RAISE(FUSE2_ERR_NUMERIC, "non-finite energy (shortest distance %.4g A)",
-                           sm.min_dist);
-    return FUSE2_OK;
+        st = FUSE2_RAISE(FUSE2_ERR_NUMERIC, "non-finite energy (shortest distance %.4g A)",
+                         sm.min_dist);
+done:
+    free(sp);
+    free(q);
+    if (st != FUSE2_OK) fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+    return st;
 }

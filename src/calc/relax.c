@@ -148,6 +148,7 @@ static int evaluate(objective *ob, const double *x, double *H, double *g)
     build_geometry(ob, x);
     ob->evaluations++;
     if (!check_hard_core(ob)) return 0;
+    ob->res.skip_components = 1; /* steps need totals only; the end gets a full evaluation */
     if (fuse2_calc_compute(ob->calc, &ob->trial, &ob->res) != FUSE2_OK) {
         snprintf(ob->reason, sizeof ob->reason, "calculator: %s", fuse2_error_message());
         return 0;
@@ -538,6 +539,19 @@ fuse2_status fuse2_relax(fuse2_calc *calc, fuse2_structure *s, const fuse2_relax
         fuse2_calc_result_init(&ob.res);
     }
     fuse2_structure_wrap_positions(s);
+    if (result->final.natoms) {
+        /* one evaluation with the energy breakdown for the structure returned */
+        fuse2_calc_result full;
+        fuse2_calc_result_init(&full);
+        if (fuse2_calc_compute(calc, s, &full) == FUSE2_OK) {
+            fuse2_calc_result_free(&result->final);
+            result->final = full;
+            result->evaluations++;
+        } else {
+            fuse2_calc_result_free(&full);
+            fuse2_error_clear();
+        }
+    }
     result->wall_seconds = now_seconds() - t0;
     fuse2_calc_result_free(&ob.res);
     fuse2_structure_free(&ob.trial);

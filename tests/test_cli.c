@@ -135,6 +135,27 @@ static void test_bad_input_gives_clear_error_and_exit_code(void **state)
     free(out);
 }
 
+/* A Ti-O pair inside lib2.lib's rmin (1.2 A) has no repulsion left: energy
+ * reports it, relax fails with that reason and exit status 3. */
+static void test_collapsed_structure_is_reported_not_relaxed(void **state)
+{
+    (void)state;
+    char *out;
+    const char *lib = test_shared_path("potentials/lib2.lib");
+    const char *poscar = test_write_file("TiO2-collapsed.vasp",
+                                         "TiO2\n1.0\n10 0 0\n0 10 0\n0 0 10\nTi O\n1 2\nDirect\n"
+                                         "0.5 0.5 0.5\n0.61 0.5 0.5\n0.39 0.5 0.5\n");
+    assert_int_equal(run(&out, "energy '%s' --library '%s' --json", poscar, lib), 0);
+    assert_non_null(strstr(out, "\"unphysical\": \"collapse: Ti1 and O"));
+    free(out);
+    char outfile[512];
+    snprintf(outfile, sizeof outfile, "%s/collapsed-out.cif", test_tmpdir());
+    assert_int_equal(run(&out, "relax '%s' --library '%s' -o '%s' --json", poscar, lib, outfile), 3);
+    assert_non_null(strstr(out, "\"status\": \"failed\""));
+    assert_non_null(strstr(out, "inside the Ti-O barrier"));
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -143,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_symmetry_reports_space_group),
         cmocka_unit_test(test_help_for_every_command),
         cmocka_unit_test(test_bad_input_gives_clear_error_and_exit_code),
+        cmocka_unit_test(test_collapsed_structure_is_reported_not_relaxed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

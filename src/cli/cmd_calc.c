@@ -22,7 +22,9 @@ void cmd_energy_help(FILE *out)
             "  --allow-charged         accept a net charge (neutralising background)\n"
             "  --format FMT            input format: cif, poscar, gulp (default: detect)\n"
             "  --json                  one JSON object: energy, energy_per_atom, natoms,\n"
-            "                          components, stress (Voigt, eV/A^3), max_force\n\n"
+            "                          components, stress (Voigt, eV/A^3), max_force,\n"
+            "                          unphysical (why the geometry is outside the model's\n"
+            "                          valid range, e.g. a Buckingham collapse; else \"\")\n\n"
             "Components: short_range, coulomb_real, coulomb_recip, coulomb, dispersion\n"
             "(with --c6). Units: eV, A, eV/A^3.\n");
 }
@@ -129,6 +131,7 @@ int cmd_energy(int argc, char **argv)
         printf("  stress (eV/A^3)  xx %.6g yy %.6g zz %.6g yz %.6g xz %.6g xy %.6g\n",
                r.stress[0][0], r.stress[1][1], r.stress[2][2], r.stress[1][2], r.stress[0][2],
                r.stress[0][1]);
+        if (r.unphysical[0]) printf("  warning: unphysical geometry for this model: %s\n", r.unphysical);
     }
     fuse2_calc_result_free(&r);
     fuse2_calc_destroy(&calc);

@@ -149,6 +149,8 @@ void cli_json_energy(json_writer *w, const fuse2_structure *s, const fuse2_calc_
         if (f2 > fmax * fmax) fmax = sqrt(f2);
     }
     json_number(w, "max_force", fmax);
+    /* non-empty when the geometry is outside the model's valid range */
+    json_string(w, "unphysical", r->unphysical);
 }
 
 static void usage(FILE *out)

@@ -48,8 +48,10 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *s,
 /* Ewald parameters chosen for s (for diagnostics and tests). */
 void fuse2_builtin_ewald_parameters(const fuse2_builtin *b, const fuse2_structure *s,
                                     double *alpha, double *real_cutoff, double *recip_cutoff);
-/* Shortest distance (Å) found in the last compute and the pair; used by the
- * relaxer's collapse check. */
+/* How many times the pair (Verlet) list was built: it is reused while atoms
+ * and cell move less than its skin allows. For diagnostics and tests. */
+int fuse2_builtin_pair_list_builds(const fuse2_builtin *b);
+/* Shortest distance (Å) found in the last compute and the pair. */
 double fuse2_builtin_last_min_distance(const fuse2_builtin *b, int *atom_i, int *atom_j);
 
 #ifdef __cplusplus

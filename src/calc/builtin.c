@@ -64,7 +64,7 @@ struct fuse2_builtin {
     fuse2_structure work;
     double (*delta)[3];                       /* unwrapped displacements since the list */
     int delta_capacity;
-    int list_builds;                          /* diagnostics */
+    int list_builds;                          /* for fuse2_builtin_pair_list_builds */
     double last_min_distance;
     int last_min_i, last_min_j;
 };
@@ -150,6 +150,8 @@ void fuse2_builtin_destroy(fuse2_builtin *b)
     fuse2_structure_free(&b->work);
     free(b);
 }
+
+int fuse2_builtin_pair_list_builds(const fuse2_builtin *b) { return b->list_builds; }
 
 double fuse2_builtin_last_min_distance(const fuse2_builtin *b, int *atom_i, int *atom_j)
 {

@@ -51,8 +51,6 @@ void fuse2_builtin_ewald_parameters(const fuse2_builtin *b, const fuse2_structur
 /* How many times the pair (Verlet) list was built: it is reused while atoms
  * and cell move less than its skin allows. For diagnostics and tests. */
 int fuse2_builtin_pair_list_builds(const fuse2_builtin *b);
-/* Shortest distance (Å) found in the last compute and the pair. */
-double fuse2_builtin_last_min_distance(const fuse2_builtin *b, int *atom_i, int *atom_j);
 
 #ifdef __cplusplus
 }

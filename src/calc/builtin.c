@@ -65,8 +65,6 @@ struct fuse2_builtin {
     double (*delta)[3];                       /* unwrapped displacements since the list */
     int delta_capacity;
     int list_builds;                          /* for fuse2_builtin_pair_list_builds */
-    double last_min_distance;
-    int last_min_i, last_min_j;
 };
 
 void fuse2_builtin_options_default(fuse2_builtin_options *opt)
@@ -152,13 +150,6 @@ void fuse2_builtin_destroy(fuse2_builtin *b)
 }
 
 int fuse2_builtin_pair_list_builds(const fuse2_builtin *b) { return b->list_builds; }
-
-double fuse2_builtin_last_min_distance(const fuse2_builtin *b, int *atom_i, int *atom_j)
-{
-    if (atom_i) *atom_i = b->last_min_i;
-    if (atom_j) *atom_j = b->last_min_j;
-    return b->last_min_distance;
-}
 
 void fuse2_builtin_ewald_parameters(const fuse2_builtin *b, const fuse2_structure *s,
                                     double *alpha, double *real_cutoff, double *recip_cutoff)
@@ -324,8 +315,7 @@ typedef struct sums {
     double e_short, e_coul_real, e_coul_recip, e_disp_real, e_disp_recip, e_self, e_disp_self;
     double virial[3][3];
     double (*f)[3];
-    double min_dist;
-    int min_i, min_j;
+    double min_dist;         /* shortest pair distance, for error messages */
     double collapse_depth;   /* largest r_collapse - r found, 0 if none */
     int collapse_i, collapse_j;
     double collapse_r, collapse_barrier;
@@ -501,7 +491,6 @@ static fuse2_status real_space(fuse2_builtin *b, const fuse2_structure *s, const
     double e_tot = 0, e_coul = 0, e_disp = 0;
     double vxx = 0, vyy = 0, vzz = 0, vyz = 0, vxz = 0, vxy = 0;
     double min_r2 = INFINITY;
-    int min_item = -1;
     /* Chunks: the pairs within the cut-off are first compacted without
      * branches, then their square roots and table lookups run as independent
      * iterations that the processor overlaps, then everything is summed. */
@@ -559,10 +548,7 @@ static fuse2_status real_space(fuse2_builtin *b, const fuse2_structure *s, const
                 out->collapse_r = r;
                 out->collapse_barrier = it->pair->r_collapse;
             }
-            if (r * r < min_r2) {
-                min_r2 = r * r;
-                min_item = keep[k];
-            }
+            min_r2 = fmin(min_r2, r * r);
             e_tot += EE[k];
             e_coul += EC[k];
             e_disp += ED[k];
@@ -596,11 +582,7 @@ static fuse2_status real_space(fuse2_builtin *b, const fuse2_structure *s, const
     out->virial[2][0] += vxz;
     out->virial[0][1] += vxy;
     out->virial[1][0] += vxy;
-    if (min_item >= 0) {
-        out->min_dist = sqrt(min_r2);
-        out->min_i = v->item[min_item].i;
-        out->min_j = v->item[min_item].j;
-    }
+    out->min_dist = sqrt(min_r2);
     return FUSE2_OK;
 }
 
@@ -848,7 +830,6 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
 
     sm.f = result->forces;
     sm.min_dist = INFINITY;
-    sm.min_i = sm.min_j = -1;
     const int with_parts = !result->skip_components;
     st = real_space(b, s, &e, with_parts, &sm);
     if (st != FUSE2_OK) goto done;
@@ -870,9 +851,6 @@ fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *inpu
             for (int a = 0; a < 3; a++) sm.virial[a][a] -= eb;
         }
     }
-    b->last_min_distance = sm.min_dist;
-    b->last_min_i = sm.min_i;
-    b->last_min_j = sm.min_j;
 
     double coul_real = sm.e_coul_real + sm.e_self;
     double coul = coul_real + sm.e_coul_recip;

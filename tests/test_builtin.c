@@ -44,9 +44,12 @@ static void mixed_model(fuse2_potential_set *p)
     add_term(p, FUSE2_PAIR_LENNARD, "Ti", "Ti", 3.0e3, 5.0, 9, 6, 0.5, 8.0);
 }
 
-/* Random triclinic SrTiO3 x2 cell with no pair closer than 1.6 A. */
+/* Initialises s as a random triclinic SrTiO3 x2 cell with no pair closer
+ * than 1.6 A; each seed is its own stream, so a cell does not depend on the
+ * others drawn before it. */
 static void random_cell(uint32_t seed, fuse2_structure *s)
 {
+    ASSERT_OK(fuse2_structure_init(s, 10));
     fuse2_rng rng;
     fuse2_rng_init(&rng, 12345, seed, 0, 0);
     for (;;) {
@@ -84,6 +87,26 @@ static fuse2_builtin *make_calc(const fuse2_potential_set *p, int c6, double alp
     return b;
 }
 
+/* Default options (GULP's Coulomb constant, accuracy 12, alpha from the
+ * cut-offs), with or without c6. */
+static fuse2_builtin *default_calc(const fuse2_potential_set *p, int c6)
+{
+    fuse2_builtin_options opt;
+    fuse2_builtin_options_default(&opt);
+    opt.c6 = c6;
+    fuse2_builtin *b;
+    ASSERT_OK(fuse2_builtin_create(p, &opt, &b));
+    return b;
+}
+
+/* Na+ and Cl- point charges and no pair terms. */
+static void nacl_point_charges(fuse2_potential_set *p)
+{
+    fuse2_potential_set_init(p);
+    ASSERT_OK(fuse2_potential_set_add_species(p, Z("Na"), 1.0));
+    ASSERT_OK(fuse2_potential_set_add_species(p, Z("Cl"), -1.0));
+}
+
 static double energy_of(fuse2_builtin *b, const fuse2_structure *s)
 {
     fuse2_calc_result r;
@@ -94,47 +117,71 @@ static double energy_of(fuse2_builtin *b, const fuse2_structure *s)
     return e;
 }
 
+/* The mixed model on a random cell with its analytic results: where the
+ * finite-difference checks start. */
+typedef struct fd_case {
+    fuse2_potential_set p;
+    fuse2_builtin *b;
+    fuse2_structure s;
+    fuse2_calc_result r;
+} fd_case;
+
+static void fd_case_init(fd_case *c, int c6, uint32_t seed)
+{
+    mixed_model(&c->p);
+    c->b = make_calc(&c->p, c6, 0.32);
+    random_cell(seed, &c->s);
+    fuse2_calc_result_init(&c->r);
+    ASSERT_OK(fuse2_builtin_compute(c->b, &c->s, &c->r));
+}
+
+static void fd_case_free(fd_case *c)
+{
+    fuse2_calc_result_free(&c->r);
+    fuse2_structure_free(&c->s);
+    fuse2_builtin_destroy(c->b);
+    fuse2_potential_set_free(&c->p);
+}
+
+/* Five-point central difference from E at -2h, -h, h, 2h. */
+static const double fd_offsets[4] = {-2, -1, 1, 2};
+
+static double five_point_derivative(const double e[4], double h)
+{
+    return (e[0] - 8 * e[1] + 8 * e[2] - e[3]) / (12 * h);
+}
+
 static void check_forces_fd(int c6, uint32_t seed)
 {
-    fuse2_potential_set p;
-    mixed_model(&p);
-    fuse2_builtin *b = make_calc(&p, c6, 0.32);
-    fuse2_structure s;
-    ASSERT_OK(fuse2_structure_init(&s, 10));
-    random_cell(seed, &s);
-    fuse2_calc_result r;
-    fuse2_calc_result_init(&r);
-    ASSERT_OK(fuse2_builtin_compute(b, &s, &r));
+    fd_case fc;
+    fd_case_init(&fc, c6, seed);
+    const fuse2_structure *s = &fc.s;
+    const fuse2_calc_result *r = &fc.r;
     double scale = 0;
-    for (int i = 0; i < s.natoms; i++)
-        for (int k = 0; k < 3; k++) scale += r.forces[i][k] * r.forces[i][k];
-    scale = sqrt(scale / (3 * s.natoms));
+    for (int i = 0; i < s->natoms; i++)
+        for (int k = 0; k < 3; k++) scale += r->forces[i][k] * r->forces[i][k];
+    scale = sqrt(scale / (3 * s->natoms));
     double inv[3][3];
-    ASSERT_OK(fuse2_lattice_inverse(s.lattice, inv));
+    ASSERT_OK(fuse2_lattice_inverse(s->lattice, inv));
     const double h = 1e-4;
     double worst = 0;
-    for (int i = 0; i < s.natoms; i++)
+    fuse2_structure t;
+    ASSERT_OK(fuse2_structure_init(&t, s->natoms));
+    for (int i = 0; i < s->natoms; i++)
         for (int k = 0; k < 3; k++) {
-            /* five-point central difference of E along Cartesian k for atom i */
+            /* E along Cartesian k for atom i */
             double e[4];
-            const double off[4] = {-2 * h, -h, h, 2 * h};
-            fuse2_structure t;
-            ASSERT_OK(fuse2_structure_init(&t, s.natoms));
             for (int m = 0; m < 4; m++) {
-                ASSERT_OK(fuse2_structure_copy(&t, &s));
-                for (int c = 0; c < 3; c++) t.frac[i][c] += off[m] * inv[k][c];
-                e[m] = energy_of(b, &t);
+                ASSERT_OK(fuse2_structure_copy(&t, s));
+                for (int c = 0; c < 3; c++) t.frac[i][c] += fd_offsets[m] * h * inv[k][c];
+                e[m] = energy_of(fc.b, &t);
             }
-            fuse2_structure_free(&t);
-            double deriv = (e[0] - 8 * e[1] + 8 * e[2] - e[3]) / (12 * h);
-            worst = fmax(worst, fabs(-deriv - r.forces[i][k]));
+            worst = fmax(worst, fabs(-five_point_derivative(e, h) - r->forces[i][k]));
         }
+    fuse2_structure_free(&t);
     if (worst > 1e-6 * scale + 1e-8)
         fail_msg("seed %u c6 %d: worst force error %.3g eV/A (rms force %.3g)", seed, c6, worst, scale);
-    fuse2_calc_result_free(&r);
-    fuse2_structure_free(&s);
-    fuse2_builtin_destroy(b);
-    fuse2_potential_set_free(&p);
+    fd_case_free(&fc);
 }
 
 static void test_forces_match_finite_differences_triclinic(void **state)
@@ -148,46 +195,38 @@ static void test_forces_match_finite_differences_triclinic(void **state)
 
 static void check_stress_fd(int c6, uint32_t seed)
 {
-    fuse2_potential_set p;
-    mixed_model(&p);
-    fuse2_builtin *b = make_calc(&p, c6, 0.32);
-    fuse2_structure s;
-    ASSERT_OK(fuse2_structure_init(&s, 10));
-    random_cell(seed, &s);
-    fuse2_calc_result r;
-    fuse2_calc_result_init(&r);
-    ASSERT_OK(fuse2_builtin_compute(b, &s, &r));
-    double V = fuse2_structure_volume(&s);
+    fd_case fc;
+    fd_case_init(&fc, c6, seed);
+    const fuse2_structure *s = &fc.s;
+    const fuse2_calc_result *r = &fc.r;
+    double V = fuse2_structure_volume(s);
     double scale = 0;
     for (int a = 0; a < 3; a++)
-        for (int c = 0; c < 3; c++) scale = fmax(scale, fabs(r.stress[a][c]));
+        for (int c = 0; c < 3; c++) scale = fmax(scale, fabs(r->stress[a][c]));
     const double h = 1e-5;
     fuse2_structure t;
-    ASSERT_OK(fuse2_structure_init(&t, s.natoms));
+    ASSERT_OK(fuse2_structure_init(&t, s->natoms));
     for (int a = 0; a < 3; a++)
         for (int c = 0; c < 3; c++) {
             /* L -> L (I + h e_ac): one strain component, fractional coordinates fixed */
             double e[4];
-            const double off[4] = {-2 * h, -h, h, 2 * h};
             for (int m = 0; m < 4; m++) {
-                ASSERT_OK(fuse2_structure_copy(&t, &s));
-                for (int row = 0; row < 3; row++) t.lattice[row][c] += off[m] * s.lattice[row][a];
-                e[m] = energy_of(b, &t);
+                ASSERT_OK(fuse2_structure_copy(&t, s));
+                for (int row = 0; row < 3; row++)
+                    t.lattice[row][c] += fd_offsets[m] * h * s->lattice[row][a];
+                e[m] = energy_of(fc.b, &t);
             }
-            double dEde = (e[0] - 8 * e[1] + 8 * e[2] - e[3]) / (12 * h);
-            double err = fabs(dEde / V - r.stress[a][c]);
+            double dEde = five_point_derivative(e, h);
+            double err = fabs(dEde / V - r->stress[a][c]);
             if (err > 1e-6 * scale + 1e-9)
                 fail_msg("seed %u c6 %d: stress %d%d analytic %.10g finite difference %.10g", seed, c6,
-                         a, c, r.stress[a][c], dEde / V);
+                         a, c, r->stress[a][c], dEde / V);
         }
     /* the stress is symmetric */
     for (int a = 0; a < 3; a++)
-        for (int c = 0; c < a; c++) ASSERT_NEAR(r.stress[a][c], r.stress[c][a], 1e-12);
+        for (int c = 0; c < a; c++) ASSERT_NEAR(r->stress[a][c], r->stress[c][a], 1e-12);
     fuse2_structure_free(&t);
-    fuse2_calc_result_free(&r);
-    fuse2_structure_free(&s);
-    fuse2_builtin_destroy(b);
-    fuse2_potential_set_free(&p);
+    fd_case_free(&fc);
 }
 
 static void test_every_stress_component_matches_strain_derivative(void **state)
@@ -205,7 +244,6 @@ static void test_energy_does_not_depend_on_ewald_parameter(void **state)
     fuse2_potential_set p;
     mixed_model(&p);
     fuse2_structure s;
-    ASSERT_OK(fuse2_structure_init(&s, 10));
     random_cell(7, &s);
     double ref = 0, coul_ref = 0, disp_ref = 0;
     const double alphas[3] = {0.25, 0.4, 0.6};
@@ -239,25 +277,11 @@ static void test_rock_salt_coulomb_energy_gives_madelung_constant(void **state)
 {
     (void)state;
     fuse2_potential_set p;
-    fuse2_potential_set_init(&p);
-    ASSERT_OK(fuse2_potential_set_add_species(&p, Z("Na"), 1.0));
-    ASSERT_OK(fuse2_potential_set_add_species(&p, Z("Cl"), -1.0));
-    fuse2_builtin_options opt;
-    fuse2_builtin_options_default(&opt);
-    fuse2_builtin *b;
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    nacl_point_charges(&p);
+    fuse2_builtin *b = default_calc(&p, 0);
     const double a = 5.64;
     fuse2_structure s;
-    ASSERT_OK(fuse2_structure_init(&s, 8));
-    double par[6] = {a, a, a, 90, 90, 90};
-    ASSERT_OK(fuse2_lattice_from_parameters(par, s.lattice));
-    const double fcc[4][3] = {{0, 0, 0}, {0, 0.5, 0.5}, {0.5, 0, 0.5}, {0.5, 0.5, 0}};
-    for (int i = 0; i < 4; i++) {
-        double f[3] = {fcc[i][0], fcc[i][1], fcc[i][2]};
-        ASSERT_OK(fuse2_structure_add_atom(&s, Z("Na"), f));
-        f[0] += 0.5;
-        ASSERT_OK(fuse2_structure_add_atom(&s, Z("Cl"), f));
-    }
+    test_rock_salt(&s, a);
     fuse2_calc_result r;
     fuse2_calc_result_init(&r);
     ASSERT_OK(fuse2_builtin_compute(b, &s, &r));
@@ -290,13 +314,8 @@ static void test_c6_ewald_sum_matches_direct_lattice_sum(void **state)
     add_term(&p, FUSE2_PAIR_BUCKINGHAM, "O", "O", 0, 0.3, 175.0, 0, 0, 12);
     add_term(&p, FUSE2_PAIR_BUCKINGHAM, "Sr", "O", 0, 0.3, 19.22, 0, 0, 12);
     add_term(&p, FUSE2_PAIR_BUCKINGHAM, "Ti", "Ti", 0, 0.3, 7.5, 0, 0, 12);
-    fuse2_builtin_options opt;
-    fuse2_builtin_options_default(&opt);
-    opt.c6 = 1;
-    fuse2_builtin *b;
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    fuse2_builtin *b = default_calc(&p, 1);
     fuse2_structure s;
-    ASSERT_OK(fuse2_structure_init(&s, 10));
     random_cell(8, &s);
     double e_ewald = energy_of(b, &s);
 
@@ -345,15 +364,10 @@ static void test_results_do_not_depend_on_cell_choice(void **state)
     (void)state;
     fuse2_potential_set p;
     mixed_model(&p);
-    fuse2_builtin_options opt;
-    fuse2_builtin_options_default(&opt);
-    opt.c6 = 1;
-    fuse2_builtin *b;
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    fuse2_builtin *b = default_calc(&p, 1);
     fuse2_structure s, t;
-    ASSERT_OK(fuse2_structure_init(&s, 10));
-    ASSERT_OK(fuse2_structure_init(&t, 20));
     random_cell(9, &s);
+    ASSERT_OK(fuse2_structure_init(&t, 20));
     fuse2_calc_result r0, r1;
     fuse2_calc_result_init(&r0);
     fuse2_calc_result_init(&r1);
@@ -404,10 +418,7 @@ static void test_cutoffs_follow_gulp_meaning(void **state)
     fuse2_potential_set_init(&p);
     ASSERT_OK(fuse2_potential_set_add_species(&p, Z("Ar"), 0.0));
     add_term(&p, FUSE2_PAIR_LENNARD, "Ar", "Ar", 1.0e5, 60.0, 12, 6, 3.5, 4.5);
-    fuse2_builtin_options opt;
-    fuse2_builtin_options_default(&opt);
-    fuse2_builtin *b;
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    fuse2_builtin *b = default_calc(&p, 0);
     /* two atoms along x in a long box: the only pair distances are d, and
      * 20 - d etc. beyond rmax */
     fuse2_structure s;
@@ -432,7 +443,7 @@ static void test_cutoffs_follow_gulp_meaning(void **state)
     p.cutp_taper = 1.0;
     p.terms[0].rmin = 0;
     p.terms[0].rmax = 10;
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    b = default_calc(&p, 0);
     s.frac[1][0] = 3.4 / 20;
     ASSERT_NEAR(energy_of(b, &s), 1.0e5 / pow(3.4, 12) - 60.0 / pow(3.4, 6), 1e-12);
     s.frac[1][0] = 4.0 / 20;
@@ -449,13 +460,8 @@ static void test_missing_charge_and_net_charge_are_errors(void **state)
 {
     (void)state;
     fuse2_potential_set p;
-    fuse2_potential_set_init(&p);
-    ASSERT_OK(fuse2_potential_set_add_species(&p, Z("Na"), 1.0));
-    ASSERT_OK(fuse2_potential_set_add_species(&p, Z("Cl"), -1.0));
-    fuse2_builtin_options opt;
-    fuse2_builtin_options_default(&opt);
-    fuse2_builtin *b;
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    nacl_point_charges(&p);
+    fuse2_builtin *b = default_calc(&p, 0);
     fuse2_structure s;
     ASSERT_OK(fuse2_structure_init(&s, 2));
     double par[6] = {4, 4, 4, 90, 90, 90};
@@ -473,6 +479,8 @@ static void test_missing_charge_and_net_charge_are_errors(void **state)
     fuse2_builtin_destroy(b);
     /* with a neutralising background the charged cell is accepted, and the
      * energy still does not depend on alpha */
+    fuse2_builtin_options opt;
+    fuse2_builtin_options_default(&opt);
     opt.allow_charged = 1;
     double e[2];
     for (int k = 0; k < 2; k++) {
@@ -484,8 +492,7 @@ static void test_missing_charge_and_net_charge_are_errors(void **state)
     }
     ASSERT_NEAR(e[0], e[1], 1e-9 * fabs(e[0]));
     /* zero volume and NaN coordinates are errors, not crashes */
-    fuse2_builtin_options_default(&opt);
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    b = default_calc(&p, 0);
     s.species[1] = Z("Cl");
     s.frac[1][0] = NAN;
     assert_int_not_equal(fuse2_builtin_compute(b, &s, &r), FUSE2_OK);
@@ -500,6 +507,64 @@ static void test_missing_charge_and_net_charge_are_errors(void **state)
     fuse2_potential_set_free(&p);
 }
 
+/* The pair list is reused while atoms and cell move less than its skin
+ * allows: a calculator that kept its list must give exactly what a fresh one
+ * gives, for moves on both sides of the rebuild criterion. */
+static void test_reused_pair_list_gives_same_results_as_fresh_one(void **state)
+{
+    (void)state;
+    fuse2_potential_set p;
+    mixed_model(&p);
+    fuse2_builtin *kept = default_calc(&p, 1);
+    fuse2_structure s, t;
+    random_cell(10, &s);
+    ASSERT_OK(fuse2_structure_init(&t, 10));
+    fuse2_calc_result r0, r1;
+    fuse2_calc_result_init(&r0);
+    fuse2_calc_result_init(&r1);
+    ASSERT_OK(fuse2_builtin_compute(kept, &s, &r0));
+    assert_int_equal(fuse2_builtin_pair_list_builds(kept), 1);
+    fuse2_rng rng;
+    fuse2_rng_init(&rng, 77, 0, 0, 0);
+    /* amplitudes in A and strains: small ones keep the list, large ones not */
+    const double move[6] = {0.01, 0.05, 0.2, 0.35, 0.6, 1.0};
+    const double strain[6] = {0.0, 0.002, 0.004, 0.01, 0.02, 0.05};
+    int reused = 0;
+    for (int k = 0; k < 6; k++) {
+        ASSERT_OK(fuse2_structure_copy(&t, &s));
+        double inv[3][3];
+        ASSERT_OK(fuse2_lattice_inverse(t.lattice, inv));
+        for (int i = 0; i < t.natoms; i++)
+            for (int c = 0; c < 3; c++) {
+                double dc = move[k] * fuse2_rng_uniform_range(&rng, -1, 1) / sqrt(3.0);
+                for (int a = 0; a < 3; a++) t.frac[i][a] += dc * inv[c][a];
+            }
+        for (int a = 0; a < 3; a++)
+            for (int c = 0; c < 3; c++)
+                t.lattice[a][c] += strain[k] * fuse2_rng_uniform_range(&rng, -1, 1) * s.lattice[a][a];
+        int before = fuse2_builtin_pair_list_builds(kept);
+        ASSERT_OK(fuse2_builtin_compute(kept, &t, &r0));
+        reused += fuse2_builtin_pair_list_builds(kept) == before;
+        fuse2_builtin *fresh = default_calc(&p, 1);
+        ASSERT_OK(fuse2_builtin_compute(fresh, &t, &r1));
+        ASSERT_NEAR(r0.energy, r1.energy, 1e-10 * fabs(r1.energy));
+        for (int i = 0; i < t.natoms; i++)
+            for (int c = 0; c < 3; c++) ASSERT_NEAR(r0.forces[i][c], r1.forces[i][c], 1e-9);
+        for (int a = 0; a < 3; a++)
+            for (int c = 0; c < 3; c++) ASSERT_NEAR(r0.stress[a][c], r1.stress[a][c], 1e-11);
+        fuse2_builtin_destroy(fresh);
+    }
+    /* the small moves reused the list, the large ones forced rebuilds */
+    assert_true(reused >= 2);
+    assert_true(fuse2_builtin_pair_list_builds(kept) >= 3);
+    fuse2_calc_result_free(&r0);
+    fuse2_calc_result_free(&r1);
+    fuse2_structure_free(&s);
+    fuse2_structure_free(&t);
+    fuse2_builtin_destroy(kept);
+    fuse2_potential_set_free(&p);
+}
+
 /* lib2.lib's Ti-O Buckingham term stops at rmin = 1.2 A, below which only
  * the Coulomb attraction of Ti4+ and O2- acts: a Ti-O pair inside 1.2 A
  * collapses. Like charges repel and never collapse, however close. */
@@ -509,10 +574,7 @@ static void test_collapse_barrier_is_reported_as_unphysical(void **state)
     fuse2_potential_set p;
     fuse2_potential_set_init(&p);
     ASSERT_OK(fuse2_gulp_library_read(test_shared_path("potentials/lib2.lib"), &p));
-    fuse2_builtin_options opt;
-    fuse2_builtin_options_default(&opt);
-    fuse2_builtin *b;
-    ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
+    fuse2_builtin *b = default_calc(&p, 0);
     fuse2_structure s;
     ASSERT_OK(fuse2_structure_init(&s, 3));
     double par[6] = {12, 12, 12, 90, 90, 90};
@@ -537,6 +599,7 @@ static void test_collapse_barrier_is_reported_as_unphysical(void **state)
     s.species[1] = Z("O");
     s.natoms = 2;
     fuse2_builtin_destroy(b);
+    fuse2_builtin_options opt;
     fuse2_builtin_options_default(&opt);
     opt.allow_charged = 1;
     ASSERT_OK(fuse2_builtin_create(&p, &opt, &b));
@@ -560,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_cutoffs_follow_gulp_meaning),
         cmocka_unit_test(test_missing_charge_and_net_charge_are_errors),
         cmocka_unit_test(test_collapse_barrier_is_reported_as_unphysical),
+        cmocka_unit_test(test_reused_pair_list_gives_same_results_as_fresh_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

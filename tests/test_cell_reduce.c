@@ -12,30 +12,9 @@
 #include "fuse2/neighbors.h"
 #include "fuse2/structure.h"
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ULL;
-
-static double uniform(double lo, double hi)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return lo + (hi - lo) * (double)(z >> 11) * 0x1.0p-53;
-}
-
-static int uniform_int(int lo, int hi) { return lo + (int)floor(uniform(0, 1) * (hi - lo + 1)); }
-
 static double dot3(const double a[3], const double b[3])
 {
     return a[0] * b[0] + a[1] * b[1] + a[2] * b[2];
-}
-
-static void add_random_atoms(fuse2_structure *s, int natoms)
-{
-    for (int i = 0; i < natoms; i++) {
-        double f[3] = {uniform(0, 1), uniform(0, 1), uniform(0, 1)};
-        ASSERT_OK(fuse2_structure_add_atom(s, 8 + 3 * (i % 2), f));
-    }
 }
 
 static double longest_vector(const double lattice[3][3])
@@ -56,11 +35,7 @@ static void skew_basis(fuse2_structure *s, int shears, int max_factor, double mi
     double lattice[3][3];
     do {
         memcpy(lattice, s->lattice, sizeof lattice);
-        for (int step = 0; step < shears; step++) {
-            int i = uniform_int(0, 2), j = (i + uniform_int(1, 2)) % 3;
-            int k = uniform_int(-max_factor, max_factor);
-            for (int c = 0; c < 3; c++) lattice[i][c] += k * lattice[j][c];
-        }
+        test_skew_lattice(lattice, shears, max_factor, NULL);
     } while (longest_vector(lattice) < min_longest || longest_vector(lattice) > max_longest);
     ASSERT_OK(fuse2_structure_set_lattice_keep_cartesian(s, lattice));
 }
@@ -74,24 +49,6 @@ static void assert_metric(const double lattice[3][3], const double expected[6], 
     ASSERT_NEAR(dot3(lattice[1], lattice[2]), expected[3], tol);
     ASSERT_NEAR(dot3(lattice[2], lattice[0]), expected[4], tol);
     ASSERT_NEAR(dot3(lattice[0], lattice[1]), expected[5], tol);
-}
-
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double *sorted_distances(const fuse2_structure *s, double rc, int *n)
-{
-    fuse2_neighbor_list list = {0};
-    ASSERT_OK(fuse2_neighbor_list_build(&list, s, rc));
-    double *d = malloc((size_t)(list.count > 0 ? list.count : 1) * sizeof *d);
-    memcpy(d, list.distance, (size_t)list.count * sizeof *d);
-    qsort(d, (size_t)list.count, sizeof *d, compare_doubles);
-    *n = list.count;
-    fuse2_neighbor_list_free(&list);
-    return d;
 }
 
 /* A Buckingham-like pair energy (eV) summed over the neighbour list: what a
@@ -136,8 +93,8 @@ static void assert_same_crystal(const fuse2_structure *original, const fuse2_str
         }
     }
     int n0, n1;
-    double *d0 = sorted_distances(original, rc, &n0);
-    double *d1 = sorted_distances(reduced, rc, &n1);
+    double *d0 = test_sorted_distances(original, rc, &n0);
+    double *d1 = test_sorted_distances(reduced, rc, &n1);
     assert_int_equal(n0, n1);
     for (int k = 0; k < n0; k++) ASSERT_NEAR(d1[k], d0[k], 1e-9);
     free(d0);
@@ -147,6 +104,7 @@ static void assert_same_crystal(const fuse2_structure *original, const fuse2_str
 static void test_skewed_example_reduces_to_its_niggli_cell(void **state)
 {
     (void)state;
+    test_rng_seed(1);
     /* a = (5,0,0), b = (47,5,0), c = (13,-29,5): volume 125 A^3; Niggli cell
      * (5,0,0), (0,1,5), (-2,-5,0): A = 25, B = 26, C = 29, b.c = -5,
      * c.a = -10, a.b = 0 (python3-spglib) */
@@ -155,7 +113,7 @@ static void test_skewed_example_reduces_to_its_niggli_cell(void **state)
     ASSERT_OK(fuse2_structure_init(&original, 4));
     double lattice[3][3] = {{5, 0, 0}, {47, 5, 0}, {13, -29, 5}};
     memcpy(s.lattice, lattice, sizeof lattice);
-    add_random_atoms(&s, 4);
+    test_add_random_atoms(&s, 4, 0.0);
     ASSERT_OK(fuse2_structure_copy(&original, &s));
     ASSERT_OK(fuse2_structure_reduce_cell(&s));
     const double metric[6] = {25, 26, 29, -5, -10, 0};
@@ -177,6 +135,7 @@ static void test_skewed_example_reduces_to_its_niggli_cell(void **state)
 static void test_any_basis_of_a_lattice_reduces_to_the_same_metric(void **state)
 {
     (void)state;
+    test_rng_seed(2);
     /* compact basis (4.2,0,0), (1.1,5.3,0), (-0.7,0.9,6.1); its Niggli metric
      * from python3-spglib: A = 17.64, B = 29.3, C = 38.51, b.c = -4.0,
      * c.a = -2.94, a.b = -4.62 */
@@ -187,7 +146,7 @@ static void test_any_basis_of_a_lattice_reduces_to_the_same_metric(void **state)
         ASSERT_OK(fuse2_structure_init(&original, 6));
         double lattice[3][3] = {{4.2, 0, 0}, {1.1, 5.3, 0}, {-0.7, 0.9, 6.1}};
         memcpy(s.lattice, lattice, sizeof lattice);
-        add_random_atoms(&s, 1 + trial % 6);
+        test_add_random_atoms(&s, 1 + trial % 6, 0.0);
         skew_basis(&s, 4 + trial % 8, 1 + trial % 4, 0, 1000);
         ASSERT_OK(fuse2_structure_copy(&original, &s));
         ASSERT_OK(fuse2_structure_reduce_cell(&s));
@@ -201,12 +160,13 @@ static void test_any_basis_of_a_lattice_reduces_to_the_same_metric(void **state)
 static void test_reduction_is_idempotent(void **state)
 {
     (void)state;
+    test_rng_seed(3);
     fuse2_structure s, once;
     ASSERT_OK(fuse2_structure_init(&s, 5));
     ASSERT_OK(fuse2_structure_init(&once, 5));
     double params[6] = {4.7, 5.9, 7.3, 77, 101, 64};
     ASSERT_OK(fuse2_lattice_from_parameters(params, s.lattice));
-    add_random_atoms(&s, 5);
+    test_add_random_atoms(&s, 5, 0.0);
     skew_basis(&s, 10, 3, 50, 1000);
     ASSERT_OK(fuse2_structure_reduce_cell(&s));
     ASSERT_OK(fuse2_structure_copy(&once, &s));
@@ -244,12 +204,13 @@ static void test_reduced_cubic_cell_is_left_alone(void **state)
 static void test_left_handed_cell_becomes_right_handed(void **state)
 {
     (void)state;
+    test_rng_seed(4);
     fuse2_structure s, original;
     ASSERT_OK(fuse2_structure_init(&s, 3));
     ASSERT_OK(fuse2_structure_init(&original, 3));
     double params[6] = {5.1, 6.2, 4.3, 95, 85, 110};
     ASSERT_OK(fuse2_lattice_from_parameters(params, s.lattice));
-    add_random_atoms(&s, 3);
+    test_add_random_atoms(&s, 3, 0.0);
     skew_basis(&s, 8, 2, 30, 1000);
     double mirrored[3][3];
     memcpy(mirrored, s.lattice, sizeof mirrored);
@@ -263,9 +224,63 @@ static void test_left_handed_cell_becomes_right_handed(void **state)
     fuse2_structure_free(&original);
 }
 
+/* x rounded to a multiple of 2^-bits. */
+static double on_dyadic_grid(double x, int bits)
+{
+    return ldexp(nearbyint(ldexp(x, bits)), -bits);
+}
+
+/* Puts `compact` into `skewed` in the basis L' = M L of a random unimodular
+ * M with a longest vector in [min_longest, max_longest] A, with no rounding:
+ * the two are exactly the same crystal. A change of basis in floating point
+ * (fuse2_structure_set_lattice_keep_cartesian) loses up to ~1e-9 A in such
+ * bases, as |f| reaches 1e4, which a 1e-9 A comparison with the compact cell
+ * would then blame on the reduction. Here the compact cell is first moved
+ * onto dyadic grids (lattice entries multiples of 2^-24 A, fractions of
+ * 2^-20: shifts of at most ~4e-6 A, and the moved cell is the reference), so
+ * M L and f' = f M^-1 with small integers are exact. */
+static void exact_skewed_copy(fuse2_structure *compact, fuse2_structure *skewed, int shears,
+                              int max_factor, double min_longest, double max_longest)
+{
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++)
+            compact->lattice[i][k] = on_dyadic_grid(compact->lattice[i][k], 24);
+    for (int a = 0; a < compact->natoms; a++)
+        for (int k = 0; k < 3; k++) compact->frac[a][k] = on_dyadic_grid(compact->frac[a][k], 20);
+    double lattice[3][3];
+    long long m[3][3];
+    do {
+        memcpy(lattice, compact->lattice, sizeof lattice);
+        const long long identity[3][3] = {{1, 0, 0}, {0, 1, 0}, {0, 0, 1}};
+        memcpy(m, identity, sizeof m);
+        test_skew_lattice(lattice, shears, max_factor, m);
+    } while (longest_vector(lattice) < min_longest || longest_vector(lattice) > max_longest);
+    /* M^-1 = adjugate(M) det(M), det = +-1; its entries stay below 2^20 here
+     * (|M_ij| < ~400), so each f_i (M^-1)_ik needs fewer than 53 bits */
+    long long det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1]) -
+                    m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0]) +
+                    m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+    assert_true(det == 1 || det == -1);
+    long long inverse[3][3];
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 3; k++) {
+            int r0 = (k + 1) % 3, r1 = (k + 2) % 3, c0 = (i + 1) % 3, c1 = (i + 2) % 3;
+            inverse[i][k] = (m[r0][c0] * m[r1][c1] - m[r0][c1] * m[r1][c0]) * det;
+        }
+    ASSERT_OK(fuse2_structure_copy(skewed, compact));
+    memcpy(skewed->lattice, lattice, sizeof lattice);
+    for (int a = 0; a < compact->natoms; a++)
+        for (int k = 0; k < 3; k++) {
+            double f = 0;
+            for (int i = 0; i < 3; i++) f += compact->frac[a][i] * (double)inverse[i][k];
+            skewed->frac[a][k] = f;
+        }
+}
+
 static void test_extremely_skewed_random_cells_reduce(void **state)
 {
     (void)state;
+    test_rng_seed(5);
     /* lattice vectors 100 to 1000 A long for cells of ~150 A^3 (spglib's
      * Niggli loop alone gives up on about 1 % of such bases). The reference
      * is the compact cell the skewed basis was made from. */
@@ -273,18 +288,15 @@ static void test_extremely_skewed_random_cells_reduce(void **state)
         fuse2_structure s, compact;
         ASSERT_OK(fuse2_structure_init(&s, 8));
         ASSERT_OK(fuse2_structure_init(&compact, 8));
-        double params[6] = {uniform(3, 7), uniform(3, 7), uniform(3, 7),
-                            uniform(70, 110), uniform(70, 110), uniform(70, 110)};
-        ASSERT_OK(fuse2_lattice_from_parameters(params, compact.lattice));
-        add_random_atoms(&compact, 8);
-        ASSERT_OK(fuse2_structure_copy(&s, &compact));
-        skew_basis(&s, 14, 4, 100, 1000);
+        test_random_triclinic(compact.lattice, 3, 7, 70, 110);
+        test_add_random_atoms(&compact, 8, 0.0);
+        exact_skewed_copy(&compact, &s, 14, 4, 100, 1000);
         ASSERT_OK(fuse2_structure_reduce_cell(&s));
         /* the Niggli cell holds the three shortest independent vectors:
          * none longer than the longest compact one */
         for (int i = 0; i < 3; i++)
             assert_true(sqrt(dot3(s.lattice[i], s.lattice[i])) <=
-                        fmax(params[0], fmax(params[1], params[2])) + 1e-9);
+                        longest_vector(compact.lattice) + 1e-9);
         assert_same_crystal(&compact, &s, 6.0);
         fuse2_structure_free(&s);
         fuse2_structure_free(&compact);

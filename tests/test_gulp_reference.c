@@ -38,25 +38,13 @@ static int value_after(const char *text, const char *label, int last, double *ou
     return 1;
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) fail_msg("cannot open %s", path);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    rewind(f);
-    char *buf = malloc((size_t)n + 1);
-    if (fread(buf, 1, (size_t)n, f) != (size_t)n) fail_msg("cannot read %s", path);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static gulp_reference read_reference(const char *run)
 {
     char rel[256];
     snprintf(rel, sizeof rel, "testdata/gulp/%s/gulp.got", run);
-    char *text = slurp(test_shared_path(rel));
+    const char *path = test_shared_path(rel);
+    char *text = test_read_file(path);
+    if (!text) fail_msg("cannot open %s", path);
     gulp_reference g;
     assert_true(value_after(text, "Interatomic potentials     =", 0, &g.interatomic));
     assert_true(value_after(text, "Monopole - monopole (total)=", 0, &g.coulomb));
@@ -112,17 +100,11 @@ static void test_single_points_reproduce_gulp_components(void **state)
     fuse2_builtin_destroy(b);
 }
 
-/* A calculator handle around an existing builtin, for fuse2_relax. */
-static fuse2_status compute_adapter(void *state, const fuse2_structure *s, fuse2_calc_result *r)
-{
-    return fuse2_builtin_compute(state, s, r);
-}
-static const fuse2_calc_ops adapter_ops = {.name = "test-builtin", .compute = compute_adapter};
-
 static void relax_and_compare(const char *start_file, fuse2_optimizer optimizer)
 {
     fuse2_builtin *b = lib2_calculator();
-    fuse2_calc calc = {&adapter_ops, b};
+    fuse2_calc calc;
+    test_calc_from_builtin(b, &calc);
     for (int k = 0; k < NRUNS; k++) {
         gulp_reference g = read_reference(runs[k]);
         fuse2_structure s, gulp_final;

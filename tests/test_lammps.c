@@ -339,20 +339,6 @@ typedef struct lammps_result {
     double stress[3][3];    /* eV/Å^3, our sign */
 } lammps_result;
 
-static char *read_text_file(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f) return NULL;
-    fseek(f, 0, SEEK_END);
-    long len = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    char *buf = malloc((size_t)len + 1);
-    size_t got = fread(buf, 1, (size_t)len, f);
-    buf[got] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void run_lammps(const potential_case *pc, const fuse2_structure *s, const char *dir,
                        lammps_result *out)
 {
@@ -382,7 +368,7 @@ static void run_lammps(const potential_case *pc, const fuse2_structure *s, const
              dir, lammps_executable());
     int rc = test_run_capture(cmd, NULL);
     snprintf(path, sizeof path, "%s/log.lammps", dir);
-    char *log = read_text_file(path);
+    char *log = test_read_file(path);
     if (rc != 0) {
         const char *err = log ? strstr(log, "ERROR") : NULL;
         fail_msg("%s: lmp exited with %d in %s: %.300s", pc->name, rc, dir,
@@ -409,7 +395,7 @@ static void run_lammps(const potential_case *pc, const fuse2_structure *s, const
     }
 
     snprintf(path, sizeof path, "%s/forces.dump", dir);
-    char *dump = read_text_file(path);
+    char *dump = test_read_file(path);
     if (!dump) fail_msg("%s: no forces.dump in %s", pc->name, dir);
     const char *a = strstr(dump, "ITEM: ATOMS id fx fy fz");
     if (!a) fail_msg("%s: no atoms block in %s", pc->name, path);

@@ -11,57 +11,12 @@
 #include "fuse2/neighbors.h"
 #include "fuse2/structure.h"
 
-/* splitmix64: a private deterministic generator so the tests do not depend
- * on the project's RNG module */
-static uint64_t rng_state = 0x2545F4914F6CDD1DULL;
-
-static double uniform(double lo, double hi)
-{
-    uint64_t z = (rng_state += 0x9E3779B97F4A7C15ULL);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    z ^= z >> 31;
-    return lo + (hi - lo) * (double)(z >> 11) * 0x1.0p-53;
-}
-
-static int uniform_int(int lo, int hi) { return lo + (int)floor(uniform(0, 1) * (hi - lo + 1)); }
-
-static void random_atoms(fuse2_structure *s, int natoms, double spread)
-{
-    for (int i = 0; i < natoms; i++) {
-        /* some coordinates outside [0,1): the list must not assume wrapping */
-        double f[3] = {uniform(-spread, 1 + spread), uniform(-spread, 1 + spread),
-                       uniform(-spread, 1 + spread)};
-        ASSERT_OK(fuse2_structure_add_atom(s, 8 + i % 3, f));
-    }
-}
-
+/* A random cell (edges 2-8 A, angles 55-125 degrees) with natoms atoms,
+ * some coordinates outside [0,1): the list must not assume wrapping. */
 static void random_triclinic(fuse2_structure *s, int natoms)
 {
-    double p[6];
-    for (;;) {
-        p[0] = uniform(2.0, 8.0);
-        p[1] = uniform(2.0, 8.0);
-        p[2] = uniform(2.0, 8.0);
-        p[3] = uniform(55, 125);
-        p[4] = uniform(55, 125);
-        p[5] = uniform(55, 125);
-        if (fuse2_lattice_from_parameters(p, s->lattice) == FUSE2_OK &&
-            fuse2_lattice_volume(s->lattice) > 0.3 * p[0] * p[1] * p[2])
-            break;
-    }
-    random_atoms(s, natoms, 0.3);
-}
-
-/* Replaces the lattice by M L for a random unimodular M with large entries
- * (products of elementary shears): the same lattice in a terrible basis. */
-static void skew_lattice(double lattice[3][3], int shears)
-{
-    for (int step = 0; step < shears; step++) {
-        int i = uniform_int(0, 2), j = (i + uniform_int(1, 2)) % 3;
-        int k = uniform_int(-2, 2);
-        for (int c = 0; c < 3; c++) lattice[i][c] += k * lattice[j][c];
-    }
+    test_random_triclinic(s->lattice, 2.0, 8.0, 55, 125);
+    test_add_random_atoms(s, natoms, 0.3);
 }
 
 typedef struct pair_entry {
@@ -172,15 +127,16 @@ static int check_against_brute_force(const fuse2_structure *s, double rc)
     return check_against_reference(s, s, rc);
 }
 
-/* A copy of s in a basis M L (random unimodular M) with a plane spacing below
- * 1 A: the same crystal, with a basis where minimum image is useless. */
+/* A copy of s in a basis M L (random unimodular M with large entries, from
+ * products of elementary shears) with a plane spacing below 1 A: the same
+ * crystal, with a basis where minimum image is useless. */
 static void skewed_copy(const fuse2_structure *s, fuse2_structure *skewed)
 {
     ASSERT_OK(fuse2_structure_copy(skewed, s));
     double lattice[3][3], h[3];
     do {
         memcpy(lattice, s->lattice, sizeof lattice);
-        skew_lattice(lattice, 8);
+        test_skew_lattice(lattice, 8, 2, NULL);
         fuse2_lattice_plane_spacings(lattice, h);
     } while (fmin(h[0], fmin(h[1], h[2])) >= 1.0);
     ASSERT_OK(fuse2_structure_set_lattice_keep_cartesian(skewed, lattice));
@@ -189,12 +145,13 @@ static void skewed_copy(const fuse2_structure *s, fuse2_structure *skewed)
 static void test_matches_brute_force_for_random_triclinic_cells(void **state)
 {
     (void)state;
+    test_rng_seed(11);
     for (int trial = 0; trial < 25; trial++) {
         fuse2_structure s;
         ASSERT_OK(fuse2_structure_init(&s, 0));
-        random_triclinic(&s, uniform_int(1, 5));
+        random_triclinic(&s, test_uniform_int(1, 5));
         /* cutoffs from below the shortest distance to well beyond the cell */
-        double rc = uniform(1.0, 11.0);
+        double rc = test_uniform(1.0, 11.0);
         check_against_brute_force(&s, rc);
         fuse2_structure_free(&s);
     }
@@ -203,12 +160,13 @@ static void test_matches_brute_force_for_random_triclinic_cells(void **state)
 static void test_matches_brute_force_for_very_skewed_cells(void **state)
 {
     (void)state;
+    test_rng_seed(12);
     /* the example from the brief: det 125, Niggli cell 5 x 5.10 x 5.39 */
     fuse2_structure s;
     ASSERT_OK(fuse2_structure_init(&s, 0));
     double lattice[3][3] = {{5, 0, 0}, {47, 5, 0}, {13, -29, 5}};
     memcpy(s.lattice, lattice, sizeof lattice);
-    random_atoms(&s, 3, 0.2);
+    test_add_random_atoms(&s, 3, 0.2);
     int n = check_against_brute_force(&s, 7.5);
     /* density argument: ~3 * 3 * (4/3 pi 7.5^3) / 125 = 127 entries */
     assert_true(n > 60 && n < 250);
@@ -220,9 +178,9 @@ static void test_matches_brute_force_for_very_skewed_cells(void **state)
         fuse2_structure skewed;
         ASSERT_OK(fuse2_structure_init(&s, 0));
         ASSERT_OK(fuse2_structure_init(&skewed, 0));
-        random_triclinic(&s, uniform_int(1, 4));
+        random_triclinic(&s, test_uniform_int(1, 4));
         skewed_copy(&s, &skewed);
-        check_against_reference(&skewed, &s, uniform(2.0, 8.0));
+        check_against_reference(&skewed, &s, test_uniform(2.0, 8.0));
         fuse2_structure_free(&s);
         fuse2_structure_free(&skewed);
     }
@@ -231,6 +189,7 @@ static void test_matches_brute_force_for_very_skewed_cells(void **state)
 static void test_matches_brute_force_for_very_short_cells(void **state)
 {
     (void)state;
+    test_rng_seed(13);
     /* a 1.3 A lattice vector and cutoffs several times longer than the cell */
     double params[][6] = {{1.3, 6.0, 5.0, 90, 90, 90},
                           {1.3, 1.5, 9.0, 70, 100, 115},
@@ -239,7 +198,7 @@ static void test_matches_brute_force_for_very_short_cells(void **state)
         fuse2_structure s;
         ASSERT_OK(fuse2_structure_init(&s, 0));
         ASSERT_OK(fuse2_lattice_from_parameters(params[t], s.lattice));
-        random_atoms(&s, t == 2 ? 1 : 2, 0.1);
+        test_add_random_atoms(&s, t == 2 ? 1 : 2, 0.1);
         check_against_brute_force(&s, 6.55); /* not a multiple of a length */
         fuse2_structure_free(&s);
     }
@@ -274,6 +233,7 @@ static void test_counts_coordination_shells_of_fcc(void **state)
 static void test_list_is_symmetric_and_independent_of_wrapping(void **state)
 {
     (void)state;
+    test_rng_seed(14);
     fuse2_structure s, shifted;
     ASSERT_OK(fuse2_structure_init(&s, 0));
     ASSERT_OK(fuse2_structure_init(&shifted, 0));
@@ -340,6 +300,7 @@ static void test_periodic_distance_where_minimum_image_fails(void **state)
 static void test_periodic_distance_matches_brute_force_in_skewed_cells(void **state)
 {
     (void)state;
+    test_rng_seed(15);
     for (int trial = 0; trial < 10; trial++) {
         fuse2_structure s, skewed;
         ASSERT_OK(fuse2_structure_init(&s, 0));
@@ -380,16 +341,8 @@ static void test_min_distance_of_rock_salt_and_coincident_atoms(void **state)
     (void)state;
     /* NaCl, a = 5.64 A: nearest Na-Cl distance a/2 = 2.82 A */
     fuse2_structure s;
-    ASSERT_OK(fuse2_structure_init(&s, 8));
-    double a = 5.64;
-    double lattice[3][3] = {{a, 0, 0}, {0, a, 0}, {0, 0, a}};
-    memcpy(s.lattice, lattice, sizeof lattice);
-    double fcc[4][3] = {{0, 0, 0}, {0, 0.5, 0.5}, {0.5, 0, 0.5}, {0.5, 0.5, 0}};
-    for (int i = 0; i < 4; i++) {
-        ASSERT_OK(fuse2_structure_add_atom(&s, 11, fcc[i]));
-        double cl[3] = {fcc[i][0] + 0.5, fcc[i][1], fcc[i][2]};
-        ASSERT_OK(fuse2_structure_add_atom(&s, 17, cl));
-    }
+    const double a = 5.64;
+    test_rock_salt(&s, a);
     ASSERT_NEAR(fuse2_structure_min_distance(&s), a / 2, 1e-12);
     /* Na-Na: a/sqrt2 */
     ASSERT_NEAR(fuse2_periodic_distance(&s, 0, 2), a / sqrt(2), 1e-12);
@@ -430,13 +383,14 @@ static void test_rejects_bad_cutoff_and_singular_lattice(void **state)
 static void test_large_cell_with_long_cutoff(void **state)
 {
     (void)state;
+    test_rng_seed(16);
     /* 200 atoms, 15 A: the sizes the calculators use; checked against the
      * brute force for a few atoms and for the total count by symmetry */
     fuse2_structure s;
     ASSERT_OK(fuse2_structure_init(&s, 200));
     double params[6] = {14.1, 15.3, 16.2, 80, 95, 105};
     ASSERT_OK(fuse2_lattice_from_parameters(params, s.lattice));
-    random_atoms(&s, 200, 0.0);
+    test_add_random_atoms(&s, 200, 0.0);
     fuse2_neighbor_list list = {0};
     ASSERT_OK(fuse2_neighbor_list_build(&list, &s, 15.0));
     /* expected count ~ N^2 * (4/3 pi rc^3) / V */

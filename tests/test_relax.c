@@ -11,12 +11,6 @@
 
 static int Z(const char *sym) { return fuse2_element_z_from_symbol(sym); }
 
-static fuse2_status compute_adapter(void *state, const fuse2_structure *s, fuse2_calc_result *r)
-{
-    return fuse2_builtin_compute(state, s, r);
-}
-static const fuse2_calc_ops adapter_ops = {.name = "test-builtin", .compute = compute_adapter};
-
 /* Na+ Cl- with a Born-Mayer repulsion that acts only beyond rmin. */
 static fuse2_builtin *nacl_model(double rmin, double A)
 {
@@ -49,11 +43,20 @@ static void rock_salt(double a, fuse2_structure *s)
     }
 }
 
+/* fuse2_relax of s with the calculator b; the caller frees *res. */
+static void relax_with(fuse2_builtin *b, fuse2_structure *s, const fuse2_relax_options *opt,
+                       fuse2_relax_result *res)
+{
+    fuse2_calc calc;
+    test_calc_from_builtin(b, &calc);
+    fuse2_relax_result_init(res);
+    ASSERT_OK(fuse2_relax(&calc, s, opt, res));
+}
+
 static void test_relaxes_distorted_rock_salt_to_cubic(void **state)
 {
     (void)state;
     fuse2_builtin *b = nacl_model(0, 1200.0);
-    fuse2_calc calc = {&adapter_ops, b};
     const fuse2_optimizer opts[3] = {FUSE2_OPTIMIZER_LBFGS, FUSE2_OPTIMIZER_FIRE,
                                      FUSE2_OPTIMIZER_FIRE_LBFGS};
     double energies[3];
@@ -67,8 +70,7 @@ static void test_relaxes_distorted_rock_salt_to_cubic(void **state)
         opt.smax = 1e-7;
         opt.max_steps = 5000;
         fuse2_relax_result res;
-        fuse2_relax_result_init(&res);
-        ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
+        relax_with(b, &s, &opt, &res);
         assert_int_equal(res.status, FUSE2_RELAX_CONVERGED);
         assert_true(res.max_force <= 1e-5 && res.max_stress <= 1e-7);
         double p[6];
@@ -92,14 +94,12 @@ static void test_collapse_ends_with_failed_status_and_reason(void **state)
     (void)state;
     /* a repulsion too weak to balance the Madelung attraction, cut at 2.4 A */
     fuse2_builtin *b = nacl_model(2.4, 150.0);
-    fuse2_calc calc = {&adapter_ops, b};
     fuse2_structure s;
     rock_salt(5.6, &s); /* nearest neighbours near 2.8 A: outside rmin */
     fuse2_relax_options opt;
     fuse2_relax_options_default(&opt);
     fuse2_relax_result res;
-    fuse2_relax_result_init(&res);
-    ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
+    relax_with(b, &s, &opt, &res);
     assert_int_equal(res.status, FUSE2_RELAX_FAILED);
     assert_non_null(strstr(res.reason, "collapse"));
     assert_true(res.steps >= 1);
@@ -112,8 +112,7 @@ static void test_collapse_ends_with_failed_status_and_reason(void **state)
 
     /* already inside the barrier: fails at once, and no energy is reported */
     rock_salt(4.4, &s);
-    fuse2_relax_result_init(&res);
-    ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
+    relax_with(b, &s, &opt, &res);
     assert_int_equal(res.status, FUSE2_RELAX_FAILED);
     assert_int_equal(res.steps, 0);
     assert_non_null(strstr(res.reason, "barrier at 2.4"));
@@ -127,7 +126,6 @@ static void test_fixed_cell_moves_only_atoms(void **state)
 {
     (void)state;
     fuse2_builtin *b = nacl_model(0, 1200.0);
-    fuse2_calc calc = {&adapter_ops, b};
     fuse2_structure s;
     rock_salt(5.6, &s);
     double L[3][3];
@@ -137,8 +135,7 @@ static void test_fixed_cell_moves_only_atoms(void **state)
     opt.fixed_cell = 1;
     opt.fmax = 1e-4;
     fuse2_relax_result res;
-    fuse2_relax_result_init(&res);
-    ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
+    relax_with(b, &s, &opt, &res);
     assert_int_equal(res.status, FUSE2_RELAX_CONVERGED);
     assert_memory_equal(L, s.lattice, sizeof L);
     assert_true(res.max_force <= 1e-4);
@@ -151,7 +148,6 @@ static void test_pressure_balances_stress_and_shrinks_cell(void **state)
 {
     (void)state;
     fuse2_builtin *b = nacl_model(0, 1200.0);
-    fuse2_calc calc = {&adapter_ops, b};
     double volume[2];
     const double P = 5.0 / 160.21766208; /* 5 GPa in eV/A^3 */
     for (int k = 0; k < 2; k++) {
@@ -163,8 +159,7 @@ static void test_pressure_balances_stress_and_shrinks_cell(void **state)
         opt.fmax = 1e-5;
         opt.smax = 1e-7;
         fuse2_relax_result res;
-        fuse2_relax_result_init(&res);
-        ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
+        relax_with(b, &s, &opt, &res);
         assert_int_equal(res.status, FUSE2_RELAX_CONVERGED);
         for (int a = 0; a < 3; a++) ASSERT_NEAR(res.final.stress[a][a], -opt.pressure, 2e-7);
         volume[k] = fuse2_structure_volume(&s);
@@ -180,15 +175,13 @@ static void test_step_limit_gives_not_converged(void **state)
 {
     (void)state;
     fuse2_builtin *b = nacl_model(0, 1200.0);
-    fuse2_calc calc = {&adapter_ops, b};
     fuse2_structure s;
     rock_salt(5.0, &s);
     fuse2_relax_options opt;
     fuse2_relax_options_default(&opt);
     opt.max_steps = 2;
     fuse2_relax_result res;
-    fuse2_relax_result_init(&res);
-    ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
+    relax_with(b, &s, &opt, &res);
     assert_int_equal(res.status, FUSE2_RELAX_MAX_STEPS);
     assert_int_equal(res.steps, 2);
     assert_non_null(strstr(res.reason, "step limit"));
@@ -202,7 +195,8 @@ static void test_bad_arguments_are_errors(void **state)
 {
     (void)state;
     fuse2_builtin *b = nacl_model(0, 1200.0);
-    fuse2_calc calc = {&adapter_ops, b};
+    fuse2_calc calc;
+    test_calc_from_builtin(b, &calc);
     fuse2_structure s;
     rock_salt(5.6, &s);
     fuse2_relax_options opt;

@@ -18,20 +18,6 @@ static void set_lattice(fuse2_structure *s, double a, double b, double c)
     memcpy(s->lattice, lattice, sizeof lattice);
 }
 
-/* NaCl conventional cell, a = 5.64 A: Fm-3m (225), 48 x 4 centring = 192
- * operations. */
-static void build_rock_salt(fuse2_structure *s)
-{
-    ASSERT_OK(fuse2_structure_init(s, 8));
-    set_lattice(s, 5.64, 5.64, 5.64);
-    double fcc[4][3] = {{0, 0, 0}, {0, 0.5, 0.5}, {0.5, 0, 0.5}, {0.5, 0.5, 0}};
-    for (int i = 0; i < 4; i++) {
-        ASSERT_OK(fuse2_structure_add_atom(s, 11, fcc[i]));
-        double cl[3] = {fmod(fcc[i][0] + 0.5, 1.0), fcc[i][1], fcc[i][2]};
-        ASSERT_OK(fuse2_structure_add_atom(s, 17, cl));
-    }
-}
-
 /* Cubic SrTiO3, a = 3.905 A: Sr (0,0,0), Ti (1/2,1/2,1/2), O face centres. */
 static void build_perovskite(fuse2_structure *s)
 {
@@ -92,11 +78,13 @@ static void assert_spacegroup(const fuse2_structure *s, double symprec, int numb
     assert_int_equal(sg.n_operations, n_operations);
 }
 
+/* NaCl conventional cell, a = 5.64 A: Fm-3m (225), 48 x 4 centring = 192
+ * operations. */
 static void test_rock_salt_is_fm3m_with_192_operations(void **state)
 {
     (void)state;
     fuse2_structure s;
-    build_rock_salt(&s);
+    test_rock_salt(&s, 5.64);
     assert_spacegroup(&s, 1e-5, 225, "Fm-3m", "-F 4 2 3", 192);
     fuse2_structure_free(&s);
 }
@@ -106,9 +94,9 @@ static void test_space_group_does_not_depend_on_the_basis(void **state)
     (void)state;
     /* the same rock salt in the non-symmetric basis a, b + 2a, c - a + 3b:
      * still 225 with 192 operations (toolchain.md: 48 in the primitive cell) */
+    const double a = 5.64;
     fuse2_structure s;
-    build_rock_salt(&s);
-    double a = 5.64;
+    test_rock_salt(&s, a);
     double skewed[3][3] = {{a, 0, 0}, {2 * a, a, 0}, {-a, 3 * a, a}};
     ASSERT_OK(fuse2_structure_set_lattice_keep_cartesian(&s, skewed));
     assert_spacegroup(&s, 1e-5, 225, "Fm-3m", "-F 4 2 3", 192);
@@ -234,25 +222,6 @@ static void test_noisy_perovskite_is_pm3m_at_loose_tolerance_and_is_idealised(vo
     fuse2_structure_free(&s);
 }
 
-static int compare_doubles(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* Sorted distances of all pairs within rc; *n entries, malloc'ed. */
-static double *sorted_distances(const fuse2_structure *s, double rc, int *n)
-{
-    fuse2_neighbor_list list = {0};
-    ASSERT_OK(fuse2_neighbor_list_build(&list, s, rc));
-    double *d = malloc((size_t)list.count * sizeof *d);
-    memcpy(d, list.distance, (size_t)list.count * sizeof *d);
-    qsort(d, (size_t)list.count, sizeof *d, compare_doubles);
-    *n = list.count;
-    fuse2_neighbor_list_free(&list);
-    return d;
-}
-
 static void test_noisy_perovskite_is_p1_at_tight_tolerance_and_keeps_its_noise(void **state)
 {
     (void)state;
@@ -261,7 +230,7 @@ static void test_noisy_perovskite_is_p1_at_tight_tolerance_and_keeps_its_noise(v
     assert_spacegroup(&s, 1e-5, 1, "P1", NULL, 1);
     double volume = fuse2_structure_volume(&s);
     int n_before, n_after;
-    double *before = sorted_distances(&s, 4.5, &n_before);
+    double *before = test_sorted_distances(&s, 4.5, &n_before);
     int changed = 0;
     ASSERT_OK(fuse2_symmetry_standardize(&s, 1e-5, 0, 1, &changed));
     assert_int_equal(changed, 1);
@@ -276,7 +245,7 @@ static void test_noisy_perovskite_is_p1_at_tight_tolerance_and_keeps_its_noise(v
         for (int k = 0; k < 3; k++) ASSERT_NEAR(s.lattice[i][k], expected[i][k], 1e-9);
     ASSERT_NEAR(fuse2_structure_volume(&s), volume, 1e-9);
     /* the same crystal (rotated): every interatomic distance is kept */
-    double *after = sorted_distances(&s, 4.5, &n_after);
+    double *after = test_sorted_distances(&s, 4.5, &n_after);
     assert_int_equal(n_before, n_after);
     for (int i = 0; i < n_before; i++) ASSERT_NEAR(after[i], before[i], 1e-9);
     /* and the noise is still there: the six Ti-O bonds range from 1.951500087
@@ -356,7 +325,7 @@ static void test_rock_salt_to_primitive_gives_two_atom_cell(void **state)
 {
     (void)state;
     fuse2_structure s;
-    build_rock_salt(&s);
+    test_rock_salt(&s, 5.64);
     int changed = 0;
     ASSERT_OK(fuse2_symmetry_standardize(&s, 1e-5, 1, 0, &changed));
     assert_int_equal(changed, 1);

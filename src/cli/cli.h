@@ -41,6 +41,8 @@ fuse2_status cli_calc_create(const cli_calc_args *a, fuse2_calc *calc);
 void cli_json_energy(json_writer *w, const fuse2_structure *s, const fuse2_calc_result *r);
 void cli_json_cell(json_writer *w, const fuse2_structure *s);
 
+int cmd_check(int argc, char **argv);
+void cmd_check_help(FILE *out);
 int cmd_energy(int argc, char **argv);
 void cmd_energy_help(FILE *out);
 int cmd_relax(int argc, char **argv);

@@ -10,6 +10,7 @@
 #include "fuse2/symmetry.h"
 
 static const cli_command commands[] = {
+    {"check", "validate a campaign file, print the resolved configuration", cmd_check, cmd_check_help},
     {"energy", "energy, per-atom energy and components of a structure", cmd_energy, cmd_energy_help},
     {"relax", "relax positions and cell, write the result", cmd_relax, cmd_relax_help},
     {"symmetry", "space group of a structure (spglib)", cmd_symmetry, cmd_symmetry_help},

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Example for the README: relax a distorted SrTiO3 cell with the built-in
-# calculator and show that it finds the cubic perovskite again.
+# calculator, then run a small FUSE2 search (campaign.yaml) that finds the
+# cubic perovskite from generated structures.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 build="${1:-$here/../build}"
@@ -18,3 +19,9 @@ echo "== relaxation (positions and cell, L-BFGS)"
 echo "== space group of the relaxed structure"
 "$fuse2" symmetry "$out/SrTiO3-relaxed.cif" --tolerance 0.001
 echo "(cubic perovskite with this model: about -31.7167 eV/atom, Pm-3m)"
+echo "== FUSE2 search: 10 generated structures, then 2 basin-hopping walkers, 60 relaxations"
+"$build/fuse2" check campaign.yaml > /dev/null
+"$build/fuse2-mpi" campaign.yaml
+echo "== best structure found by the search"
+"$fuse2" symmetry "$out/srtio3-campaign/best.cif" --tolerance 0.01
+"$fuse2" energy "$out/srtio3-campaign/best.cif" --library SrTiO3-buck.lib --c6 | grep "per atom"

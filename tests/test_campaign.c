@@ -1,0 +1,233 @@
+/* End-to-end serial campaign (fuse2-algorithm.md §11.3, §12, §13, §17.4):
+ * SrTiO3 with the Buckingham model of examples/srtio3, small budgets. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "testutil.h"
+
+#include "fuse2/config.h"
+#include "fuse2/search.h"
+#include "fuse2/structure_io.h"
+
+/* Cubic perovskite with this model: -31.71670925 eV/atom
+ * (docs/builtin-calculator.md; the model agrees with GULP to 1e-8 eV). */
+static const double PEROVSKITE_EV_PER_ATOM = -31.71670925;
+
+static const char *source_dir(void)
+{
+    const char *src = getenv("FUSE2_SOURCE_DIR");
+    if (!src) fail_msg("FUSE2_SOURCE_DIR is not set (run through ctest)");
+    return src;
+}
+
+/* Writes a campaign YAML (output_dir = <tmp>/<name>) and loads it. */
+static void load_campaign(const char *name, unsigned seed, int initial_gen, int iterations, int walkers,
+                          fuse2_config *cfg)
+{
+    char text[4096], file[256];
+    snprintf(text, sizeof text,
+             "composition: {Sr: 1, Ti: 1, O: 3}\n"
+             "max_atoms: 15\n"
+             "imax_atoms: 10\n"
+             "seed: %u\n"
+             "initial_gen: %d\n"
+             "iterations: %d\n"
+             "rmax: 30\n"
+             "walkers: %d\n"
+             "output_dir: %s\n"
+             "calculator:\n"
+             "  name: builtin\n"
+             "  library: %s/examples/srtio3/SrTiO3-buck.lib\n"
+             "  c6: true\n"
+             "relax:\n"
+             "  fmax: 0.05\n"
+             "  smax: 0.0005\n"
+             "  max_steps: 500\n",
+             seed, initial_gen, iterations, walkers, name, source_dir());
+    snprintf(file, sizeof file, "%s.yaml", name);
+    ASSERT_OK(fuse2_config_load(test_write_file(file, text), cfg));
+}
+
+static void collect_line(void *user, const char *line)
+{
+    int *count = user;
+    assert_non_null(line);
+    (*count)++;
+}
+
+typedef struct csv_row {
+    char origin[32];
+    int walker, step, trial, move;
+    double energy;
+    char accepted[8];
+    double T, wall;
+    char status[32];
+} csv_row;
+
+/* Reads steps.csv of dir into rows (at most max); returns the row count. */
+static int read_steps_csv(const char *dir, csv_row *rows, int max)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/steps.csv", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) fail_msg("%s missing", path);
+    char line[2048];
+    assert_non_null(fgets(line, sizeof line, f));
+    assert_string_equal(line, "origin,walker,step,trial,move,energy_per_atom,accepted,T,wall_seconds,status,reason\n");
+    int n = 0;
+    while (fgets(line, sizeof line, f)) {
+        if (n >= max) fail_msg("more than %d rows", max);
+        csv_row *r = &rows[n];
+        int got = sscanf(line, "%31[^,],%d,%d,%d,%d,%lf,%7[^,],%lf,%lf,%31[^,\n]", r->origin, &r->walker,
+                         &r->step, &r->trial, &r->move, &r->energy, r->accepted, &r->T, &r->wall, r->status);
+        if (got != 10) fail_msg("steps.csv row %d unreadable (%d fields): %s", n + 2, got, line);
+        n++;
+    }
+    fclose(f);
+    return n;
+}
+
+static void test_serial_campaign_finds_cubic_perovskite_and_writes_outputs(void **state)
+{
+    (void)state;
+    fuse2_config cfg;
+    /* Seed 5: neither initial member is the perovskite, the walkers find it. */
+    load_campaign("run5", 5, 2, 40, 2, &cfg);
+    int lines = 0;
+    fuse2_campaign_options opt = {.log = collect_line, .log_user = &lines, .progress_every = 10};
+    fuse2_campaign_summary sum;
+    ASSERT_OK(fuse2_campaign_run_serial(&cfg, &opt, &sum));
+    assert_int_equal(sum.relaxations, 40);
+    assert_int_equal(sum.initial_relaxed, 2);
+    assert_int_equal(sum.steps, 38); /* search_gen_bh = 1 */
+    assert_false(sum.stopped_by_file);
+    assert_true(lines >= 4); /* progress every 10 relaxations */
+    ASSERT_NEAR(sum.best_score, PEROVSKITE_EV_PER_ATOM, 1e-3);
+
+    csv_row rows[64];
+    int n = read_steps_csv(cfg.output_dir, rows, 64);
+    assert_int_equal(n, 40);
+    int per_walker[2] = {0, 0};
+    double best_initial = INFINITY, best_trial = INFINITY;
+    for (int i = 0; i < n; i++) {
+        if (i < 2) {
+            assert_string_equal(rows[i].origin, "initial");
+            assert_string_equal(rows[i].accepted, "-");
+            if (rows[i].energy < best_initial) best_initial = rows[i].energy;
+            continue;
+        }
+        assert_string_equal(rows[i].origin, "trial");
+        assert_true(rows[i].walker == 0 || rows[i].walker == 1);
+        assert_true(rows[i].move >= 1 && rows[i].move <= 14);
+        assert_true(!strcmp(rows[i].accepted, "True") || !strcmp(rows[i].accepted, "False"));
+        assert_true(rows[i].T >= 0.02);
+        per_walker[rows[i].walker]++;
+        if (rows[i].energy < best_trial) best_trial = rows[i].energy;
+    }
+    /* Budget 40 - 2 initial = 38 split 19 + 19. */
+    assert_int_equal(per_walker[0], 19);
+    assert_int_equal(per_walker[1], 19);
+    assert_true(best_initial > PEROVSKITE_EV_PER_ATOM + 0.1);
+    ASSERT_NEAR(best_trial, PEROVSKITE_EV_PER_ATOM, 1e-3);
+
+    /* best.cif holds a structure with the reported energy. */
+    char path[4096];
+    snprintf(path, sizeof path, "%s/best.cif", cfg.output_dir);
+    fuse2_structure best;
+    ASSERT_OK(fuse2_structure_init(&best, 0));
+    ASSERT_OK(fuse2_cif_read(path, 1e-4, &best));
+    assert_int_equal(best.natoms % 5, 0);
+    fuse2_calc calc;
+    ASSERT_OK(fuse2_calc_create(cfg.calc_name, &cfg.calc_settings, &calc));
+    fuse2_calc_result res;
+    fuse2_calc_result_init(&res);
+    ASSERT_OK(fuse2_calc_compute(&calc, &best, &res));
+    ASSERT_NEAR(res.energy_per_atom, PEROVSKITE_EV_PER_ATOM, 1e-3);
+    for (int w = 0; w < 2; w++) {
+        snprintf(path, sizeof path, "%s/best-walker-%03d.cif", cfg.output_dir, w);
+        ASSERT_OK(fuse2_cif_read(path, 1e-4, &best));
+        assert_int_equal(best.natoms % 5, 0);
+    }
+    fuse2_calc_result_free(&res);
+    fuse2_calc_destroy(&calc);
+    fuse2_structure_free(&best);
+    fuse2_config_free(&cfg);
+}
+
+static void test_same_seed_gives_same_campaign(void **state)
+{
+    (void)state;
+    csv_row a[32], b[32];
+    int n[2];
+    for (int run = 0; run < 2; run++) {
+        fuse2_config cfg;
+        load_campaign(run == 0 ? "det_a" : "det_b", 7, 2, 16, 3, &cfg);
+        fuse2_campaign_summary sum;
+        ASSERT_OK(fuse2_campaign_run_serial(&cfg, NULL, &sum));
+        n[run] = read_steps_csv(cfg.output_dir, run == 0 ? a : b, 32);
+        fuse2_config_free(&cfg);
+    }
+    assert_int_equal(n[0], 16);
+    assert_int_equal(n[0], n[1]);
+    for (int i = 0; i < n[0]; i++) {
+        assert_string_equal(a[i].origin, b[i].origin);
+        assert_int_equal(a[i].walker, b[i].walker);
+        assert_int_equal(a[i].step, b[i].step);
+        assert_int_equal(a[i].move, b[i].move);
+        ASSERT_NEAR(a[i].energy, b[i].energy, 0.0);
+        assert_string_equal(a[i].accepted, b[i].accepted);
+        ASSERT_NEAR(a[i].T, b[i].T, 0.0);
+    }
+}
+
+static void test_stop_file_stops_campaign_before_any_relaxation(void **state)
+{
+    (void)state;
+    fuse2_config cfg;
+    load_campaign("stopped", 5, 2, 40, 1, &cfg);
+    char dir[4096];
+    snprintf(dir, sizeof dir, "mkdir -p %s && touch %s/stop.txt", cfg.output_dir, cfg.output_dir);
+    assert_int_equal(system(dir), 0);
+    fuse2_campaign_summary sum;
+    ASSERT_OK(fuse2_campaign_run_serial(&cfg, NULL, &sum));
+    assert_true(sum.stopped_by_file);
+    assert_int_equal(sum.relaxations, 0);
+    snprintf(dir, sizeof dir, "%s/stop.txt", cfg.output_dir);
+    assert_int_not_equal(access(dir, F_OK), 0); /* removed, as FUSE2 does */
+    fuse2_config_free(&cfg);
+}
+
+static void test_fuse2_mpi_reports_bad_yaml_and_exits_1(void **state)
+{
+    (void)state;
+    const char *cli = getenv("FUSE2_CLI");
+    if (!cli) fail_msg("FUSE2_CLI is not set (run through ctest)");
+    char exe[4096];
+    snprintf(exe, sizeof exe, "%s", cli);
+    char *slash = strrchr(exe, '/');
+    assert_non_null(slash);
+    snprintf(slash + 1, sizeof exe - (size_t)(slash + 1 - exe), "fuse2-mpi");
+    if (access(exe, X_OK) != 0) fail_msg("%s is not built (build the fuse2-mpi target)", exe);
+    const char *yaml = test_write_file("bad.yaml", "composition: {Sr: 1, Ti: 1, O: 3}\nmax_atoms: 15\n");
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "%s %s 2>&1", exe, yaml);
+    char *out = NULL;
+    assert_int_equal(test_run_capture(cmd, &out), 1);
+    assert_non_null(strstr(out, "bad.yaml:"));
+    assert_non_null(strstr(out, "seed"));
+    free(out);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_serial_campaign_finds_cubic_perovskite_and_writes_outputs),
+        cmocka_unit_test(test_same_seed_gives_same_campaign),
+        cmocka_unit_test(test_stop_file_stops_campaign_before_any_relaxation),
+        cmocka_unit_test(test_fuse2_mpi_reports_bad_yaml_and_exits_1),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -11,6 +11,8 @@
 #include <time.h>
 
 #include "fuse2/builtin.h"
+#include "fuse2/config.h"
+#include "fuse2/search.h"
 #include "fuse2/gen.h"
 #include "fuse2/moves.h"
 #include "fuse2/submodule.h"
@@ -66,6 +68,45 @@ static double generation_rate(setup *s, int symmetrize, double seconds, double *
     fuse2_structure_free(&out);
     *mean_atoms = (double)atoms / n;
     return n / dt;
+}
+
+/* Basin-hopping steps per second for SrTiO3 with the built-in calculator:
+ * a campaign of `iterations` relaxations (10 initial, the rest steps of one
+ * walker) in a temporary directory. */
+static void basin_hopping_rate(const char *library, int max_atoms, int iterations)
+{
+    char dir[] = "/tmp/fuse2-bench-XXXXXX";
+    if (!mkdtemp(dir)) {
+        perror("mkdtemp");
+        exit(1);
+    }
+    char path[512];
+    snprintf(path, sizeof path, "%s/campaign.yaml", dir);
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        perror(path);
+        exit(1);
+    }
+    fprintf(f,
+            "composition: SrTiO3\nmax_atoms: %d\nimax_atoms: %d\nseed: 4242\n"
+            "initial_gen: 10\niterations: %d\nrmax: 100000\nwalkers: 1\n"
+            "write_all_structures: false\n"
+            "calculator:\n  name: builtin\n  library: %s\n  c6: true\n"
+            "relax:\n  fmax: 0.05\n  smax: 0.0005\n  max_steps: 500\n",
+            max_atoms, max_atoms, iterations, library);
+    fclose(f);
+    fuse2_config cfg;
+    CHECK(fuse2_config_init(&cfg));
+    CHECK(fuse2_config_load(path, &cfg));
+    fuse2_campaign_options opt = {0};
+    fuse2_campaign_summary sum;
+    CHECK(fuse2_campaign_run_serial(&cfg, &opt, &sum));
+    printf("%9d %12d %12.1f %14.1f %12.5f\n", max_atoms, sum.relaxations, sum.steps / sum.wall_seconds,
+           sum.relaxations / sum.wall_seconds, sum.best_score);
+    fuse2_config_free(&cfg);
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0) fprintf(stderr, "bench_search: could not remove %s\n", dir);
 }
 
 int main(int argc, char **argv)
@@ -148,6 +189,12 @@ int main(int argc, char **argv)
     printf("moves used:");
     for (int m = 1; m <= FUSE2_MOVE_COUNT; m++) printf(" %d:%ld", m, used[m]);
     printf("\n");
+    printf("# basin hopping, SrTiO3, built-in calculator (lib2-type model + c6), one walker,\n"
+           "# relaxation fmax 0.05 eV/A, whole campaign wall time (initial population included)\n");
+    printf("%9s %12s %12s %14s %12s\n", "max_atoms", "relaxations", "steps/s", "relaxations/s",
+           "best eV/atom");
+    const int sizes[3] = {10, 20, 40};
+    for (int k = 0; k < 3; k++) basin_hopping_rate(argv[1], sizes[k], 80);
     fuse2_calc_result_free(&r);
     fuse2_structure_free(&trial);
     for (int k = 0; k < NSTART; k++) {

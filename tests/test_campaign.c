@@ -1,5 +1,6 @@
 /* End-to-end serial campaign (fuse2-algorithm.md §11.3, §12, §13, §17.4):
  * SrTiO3 with the Buckingham model of examples/srtio3, small budgets. */
+#include <dirent.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -200,6 +201,75 @@ static void test_stop_file_stops_campaign_before_any_relaxation(void **state)
     fuse2_config_free(&cfg);
 }
 
+/* Counts the CIFs in <output_dir>/structures, checks each reads back and
+ * counts the initial (I-*) and trial (S-w<w>-*) ones; -1 if no directory. */
+static int count_structure_files(const char *output_dir, int *initial, int trials_per_walker[3])
+{
+    char dir[4096], path[8192];
+    snprintf(dir, sizeof dir, "%s/structures", output_dir);
+    DIR *d = opendir(dir);
+    if (!d) return -1;
+    int n = 0;
+    *initial = 0;
+    fuse2_structure s;
+    ASSERT_OK(fuse2_structure_init(&s, 0));
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 4, ".cif") != 0) continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        ASSERT_OK(fuse2_structure_read(path, FUSE2_FORMAT_AUTO, &s));
+        assert_int_equal(s.natoms % 5, 0); /* whole SrTiO3 formula units */
+        int w, st, t;
+        if (e->d_name[0] == 'I') {
+            (*initial)++;
+        } else {
+            assert_int_equal(sscanf(e->d_name, "S-w%d-s%d-t%d.cif", &w, &st, &t), 3);
+            assert_true(w >= 0 && w < 3);
+            assert_int_equal(t, 0); /* search_gen_bh = 1 */
+            trials_per_walker[w]++;
+        }
+        n++;
+    }
+    closedir(d);
+    fuse2_structure_free(&s);
+    return n;
+}
+
+static void test_write_all_structures_writes_one_cif_per_relaxation(void **state)
+{
+    (void)state;
+    fuse2_config cfg;
+    load_campaign("allcif", 7, 2, 12, 2, &cfg);
+    assert_true(cfg.write_all_structures); /* FUSE2's default */
+    char cmd[4096];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cfg.output_dir);
+    assert_int_equal(system(cmd), 0);
+    fuse2_campaign_summary sum;
+    ASSERT_OK(fuse2_campaign_run_serial(&cfg, NULL, &sum));
+    assert_int_equal(sum.relaxations, 12);
+    int initial = 0, per_walker[3] = {0, 0, 0};
+    assert_int_equal(count_structure_files(cfg.output_dir, &initial, per_walker), 12);
+    assert_int_equal(initial, 2);
+    /* Budget 12 - 2 initial = 10 split 5 + 5. */
+    assert_int_equal(per_walker[0], 5);
+    assert_int_equal(per_walker[1], 5);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/structures/I-0.cif", cfg.output_dir);
+    assert_int_equal(access(path, F_OK), 0);
+    snprintf(path, sizeof path, "%s/structures/I-1.cif", cfg.output_dir);
+    assert_int_equal(access(path, F_OK), 0);
+    fuse2_config_free(&cfg);
+
+    load_campaign("nocif", 7, 2, 12, 2, &cfg);
+    cfg.write_all_structures = 0;
+    snprintf(cmd, sizeof cmd, "rm -rf %s", cfg.output_dir);
+    assert_int_equal(system(cmd), 0);
+    ASSERT_OK(fuse2_campaign_run_serial(&cfg, NULL, &sum));
+    assert_int_equal(sum.relaxations, 12);
+    assert_int_equal(count_structure_files(cfg.output_dir, &initial, per_walker), -1);
+    fuse2_config_free(&cfg);
+}
+
 static void test_fuse2_mpi_reports_bad_yaml_and_exits_1(void **state)
 {
     (void)state;
@@ -227,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_serial_campaign_finds_cubic_perovskite_and_writes_outputs),
         cmocka_unit_test(test_same_seed_gives_same_campaign),
         cmocka_unit_test(test_stop_file_stops_campaign_before_any_relaxation),
+        cmocka_unit_test(test_write_all_structures_writes_one_cif_per_relaxation),
         cmocka_unit_test(test_fuse2_mpi_reports_bad_yaml_and_exits_1),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,12 +35,15 @@ extern "C" {
  *           every trial can be relaxed on any rank.
  *   RATTLE_INITIAL: (0, m) the rattle of initial-population member m (the
  *           generator's stream of member m is (0, m, GEN_INITIAL)).
- *   POOL_INITIAL: (0, m) the pool's take() for initial member m. */
+ *   POOL_INITIAL: (0, m) the pool's take() for initial member m.
+ *   POOL_WALKER: (w, 0) the order in which walker w uses the ML-pool
+ *           entries dealt to it (fuse2_pool_deal_init). */
 enum {
     FUSE2_RNG_PURPOSE_BH_MOVES = 0x5201,
     FUSE2_RNG_PURPOSE_BH_ACCEPT = 0x5202,
     FUSE2_RNG_PURPOSE_RATTLE_INITIAL = 0x5203,
     FUSE2_RNG_PURPOSE_POOL_INITIAL = 0x5204,
+    FUSE2_RNG_PURPOSE_POOL_WALKER = 0x5205,
     FUSE2_RNG_PURPOSE_RATTLE_TRIAL = 0x5300, /* + trial index 0..255 */
     FUSE2_MAX_TRIALS_PER_STEP = 256
 };
@@ -186,6 +189,38 @@ fuse2_status fuse2_walker_start_members(const double *scores, int n, int walkers
 struct fuse2_config;
 struct fuse2_pool_source;
 
+/* §17.4 ML-pool dealing: entry i of the pool belongs to walker i mod P;
+ * walker w uses its entries in an order shuffled with the stream
+ * (seed, w, 0, POOL_WALKER), independent of the other walkers and of
+ * arrival time. Entries already used (by the initial population) are
+ * skipped when their turn comes. */
+/* Access to an ML pool by entry index, for dealing (the pool's move-14
+ * interface, fuse2_pool_source in fuse2/moves.h, has none). count() is the
+ * number of entries ever held, used or not; take_index() copies entry
+ * index (0 <= index < count) into out, marks it used and sets *taken = 1,
+ * or sets *taken = 0 if the entry was already used. */
+typedef struct fuse2_pool_index {
+    void *user;
+    int (*count)(void *user);
+    fuse2_status (*take_index)(void *user, int index, fuse2_structure *out, int *taken);
+} fuse2_pool_index;
+
+typedef struct fuse2_pool_deal {
+    const fuse2_pool_index *pool; /* not owned */
+    int *order;                 /* pool indices of this walker, in use order */
+    int n;
+    int next;                   /* position of the next index to try */
+} fuse2_pool_deal;
+
+/* Deals to walker `walker` of `walkers` the entries of pool. Free with
+ * fuse2_pool_deal_free. */
+fuse2_status fuse2_pool_deal_init(fuse2_pool_deal *d, const fuse2_pool_index *pool, int walker,
+                                  int walkers, uint64_t seed);
+void fuse2_pool_deal_free(fuse2_pool_deal *d);
+/* A source handing out only d's entries, in d's order (its take() ignores
+ * the rng it is given); it returns taken = 0 once they are used up. */
+void fuse2_pool_deal_source(fuse2_pool_deal *d, struct fuse2_pool_source *out);
+
 /* Progress and event lines (no newline); library code never prints. */
 typedef void (*fuse2_log_fn)(void *user, const char *line);
 
@@ -194,6 +229,9 @@ typedef struct fuse2_campaign_options {
     void *log_user;
     int progress_every;         /* a progress line every this many relaxations (0: 10) */
     const struct fuse2_pool_source *pool; /* ML pool, NULL = none */
+    /* The same pool by index: what the initial population leaves is dealt
+     * to the walkers' move 14 (§17.4). NULL: walkers get no pool entries. */
+    const fuse2_pool_index *pool_index;
 } fuse2_campaign_options;
 
 typedef struct fuse2_campaign_summary {

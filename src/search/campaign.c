@@ -34,6 +34,10 @@ typedef struct campaign {
     fuse2_bh_params bh;
     FILE *csv;
     char stop_path[PATH_LEN];
+    char structures_dir[PATH_LEN]; /* "" unless write_all_structures (§13) */
+    fuse2_pool_deal *deals;        /* per walker (§17.4), NULL: no dealt pool */
+    fuse2_pool_source *deal_sources;
+    int ndeals;
     double t0;
     int next_progress;
 } campaign;
@@ -139,8 +143,27 @@ static void write_csv_row(campaign *c, const fuse2_record *r, const char *accept
             r->wall_seconds, fuse2_record_status_name(r->status), reason);
 }
 
-static void note_relaxation(campaign *c, const fuse2_record *r, int walker)
+/* §13 write_all_structures: every relaxation as <structures_dir>/I-<member>.cif
+ * (initial population) or S-w<walker>-s<step>-t<trial>.cif (trial), failed
+ * ones too (their last geometry); the data_ name carries the status. */
+static fuse2_status write_relaxed_structure(const campaign *c, const fuse2_record *r)
 {
+    if (!c->structures_dir[0]) return FUSE2_OK;
+    char name[128], path[PATH_LEN];
+    if (r->origin == FUSE2_ORIGIN_TRIAL)
+        snprintf(name, sizeof name, "S-w%d-s%d-t%d", r->walker, r->step, r->trial);
+    else
+        snprintf(name, sizeof name, "I-%d", r->step);
+    if (snprintf(path, sizeof path, "%s/%s.cif", c->structures_dir, name) >= (int)sizeof path)
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "path too long: %s/%s.cif", c->structures_dir, name);
+    char title[160];
+    snprintf(title, sizeof title, "%s_%s", name, fuse2_record_status_name(r->status));
+    return fuse2_cif_write(path, &r->structure, title, 0, 0.0);
+}
+
+static fuse2_status note_relaxation(campaign *c, const fuse2_record *r, int walker)
+{
+    FUSE2_CALL(write_relaxed_structure(c, r));
     fuse2_campaign_summary *s = c->sum;
     s->relaxations++;
     if (r->score < s->best_score) {
@@ -154,6 +177,7 @@ static void note_relaxation(campaign *c, const fuse2_record *r, int walker)
               dt > 0 ? s->relaxations / dt : 0.0, s->best_score);
         c->next_progress += c->opt && c->opt->progress_every > 0 ? c->opt->progress_every : 10;
     }
+    return FUSE2_OK;
 }
 
 /* §11.3: decomposition the moves act on. Only revert_atoms = False uses
@@ -203,7 +227,7 @@ static fuse2_status run_initial_population(campaign *c, fuse2_record *members, i
         write_csv_row(c, r, "-", cfg->T);
         *relaxed = m + 1;
         c->sum->initial_relaxed = m + 1;
-        note_relaxation(c, r, -1);
+        FUSE2_CALL_GOTO(st, note_relaxation(c, r, -1), out);
     }
 out:
     fuse2_structure_free(&s);
@@ -220,7 +244,7 @@ static fuse2_status make_trial(campaign *c, fuse2_walker *w, fuse2_rng *rng, fus
         .gen = &c->gen, .consts = &c->consts, .tables = &c->tables,
         .composition = &cfg->composition, .grid_spacing = cfg->grid_spacing,
         .exclusion = cfg->exclusion,
-        .pool = NULL, /* pool entries are not dealt to walkers yet (docs/basin-hopping.md) */
+        .pool = c->deal_sources ? &c->deal_sources[w->id] : NULL, /* §17.4 dealt entries */
         .rng = rng};
     const int *weights = w->melted ? cfg->r_moves : cfg->n_moves;
     for (int attempt = 0; attempt < TRIAL_ATTEMPTS; attempt++) {
@@ -253,7 +277,7 @@ static fuse2_status walker_step(campaign *c, fuse2_walker *w, fuse2_record *tria
             /* The step stays undecided; its relaxations are still recorded. */
             for (int j = 0; j < k; j++) {
                 write_csv_row(c, &trials[j], "-", w->T);
-                note_relaxation(c, &trials[j], w->id);
+                FUSE2_CALL_GOTO(st, note_relaxation(c, &trials[j], w->id), out);
             }
             *interrupted = 1;
             goto out;
@@ -285,7 +309,7 @@ static fuse2_status walker_step(campaign *c, fuse2_walker *w, fuse2_record *tria
     if (d.new_global_minimum) FUSE2_CALL_GOTO(st, fuse2_structure_copy(&w->best, &best->structure), out);
     for (int k = 0; k < ntrials; k++) {
         write_csv_row(c, &trials[k], (d.accepted && k == d.best_trial) ? "True" : "False", d.T_after);
-        note_relaxation(c, &trials[k], w->id);
+        FUSE2_CALL_GOTO(st, note_relaxation(c, &trials[k], w->id), out);
     }
     if (d.new_global_minimum)
         log_line(c, "walker %d step %d: new minimum %.5f eV/atom (move %d)", w->id, w->step - 1,
@@ -349,6 +373,10 @@ static fuse2_status setup(campaign *c)
     c->bh.melt_threshold = cfg->melt_threshold;
     c->bh.rmax = cfg->rmax;
     FUSE2_CALL(make_directories(cfg->output_dir));
+    if (cfg->write_all_structures) {
+        FUSE2_CALL(output_path(c, "structures", c->structures_dir));
+        FUSE2_CALL(make_directories(c->structures_dir));
+    }
     FUSE2_CALL(output_path(c, cfg->stop_file && cfg->stop_file[0] ? cfg->stop_file : "stop.txt", c->stop_path));
     char path[PATH_LEN];
     FUSE2_CALL(output_path(c, "steps.csv", path));
@@ -412,6 +440,18 @@ fuse2_status fuse2_campaign_run_serial(const fuse2_config *cfg, const fuse2_camp
         FUSE2_CALL_GOTO(st, fuse2_walker_set_current(w, &m->structure, m->score, 1), out);
         FUSE2_CALL_GOTO(st, walker_modules(&c, m, &w->modules), out);
     }
+    /* §17.4: what the initial population left of the pool is dealt by index. */
+    const fuse2_pool_index *pool = opt ? opt->pool_index : NULL;
+    if (pool && pool->count && pool->take_index) {
+        c.deals = calloc((size_t)P, sizeof *c.deals);
+        c.deal_sources = calloc((size_t)P, sizeof *c.deal_sources);
+        if (!c.deals || !c.deal_sources)
+            FUSE2_RAISE_GOTO(st, out, FUSE2_ERR_NOMEM, "out of memory for the pool dealing");
+        for (; c.ndeals < P; c.ndeals++) {
+            FUSE2_CALL_GOTO(st, fuse2_pool_deal_init(&c.deals[c.ndeals], pool, c.ndeals, P, cfg->seed), out);
+            fuse2_pool_deal_source(&c.deals[c.ndeals], &c.deal_sources[c.ndeals]);
+        }
+    }
     log_line(&c, "initial population relaxed: best %.5f eV/atom (member %d)", members[start[0]].score, start[0]);
 
     for (int running = 1; running && !summary->stopped_by_file;) {
@@ -443,6 +483,9 @@ out:
     free(walkers);
     free(scores);
     free(start);
+    for (int i = 0; i < c.ndeals; i++) fuse2_pool_deal_free(&c.deals[i]);
+    free(c.deals);
+    free(c.deal_sources);
     if (c.calc_created) fuse2_calc_destroy(&c.calc);
     fuse2_shape_tables_free(&c.tables);
     return st;

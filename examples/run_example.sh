@@ -21,7 +21,16 @@ echo "== space group of the relaxed structure"
 echo "(cubic perovskite with this model: about -31.7167 eV/atom, Pm-3m)"
 echo "== FUSE2 search: 10 generated structures, then 2 basin-hopping walkers, 60 relaxations"
 "$build/fuse2" check campaign.yaml > /dev/null
-"$build/fuse2-mpi" campaign.yaml
+# a fresh campaign each time (running the command again would resume the file)
+rm -rf "$out/srtio3-campaign"
+mpirun -n 3 --bind-to none "$build/fuse2-mpi" campaign.yaml
+echo "== running it again resumes the campaign file: it is finished, nothing to do"
+mpirun -n 2 --bind-to none "$build/fuse2-mpi" campaign.yaml | tail -1
+echo "== what the campaign file holds"
+"$fuse2" inspect "$out/srtio3-campaign/campaign.h5" --plot "$out/srtio3-campaign/energy.png"
+echo "== the three best structures as CIF"
+"$fuse2" export "$out/srtio3-campaign/campaign.h5" --best 3 --format cif -o "$out/srtio3-campaign/best"
 echo "== best structure found by the search"
 "$fuse2" symmetry "$out/srtio3-campaign/best.cif" --tolerance 0.01
 "$fuse2" energy "$out/srtio3-campaign/best.cif" --library SrTiO3-buck.lib --c6 | grep "per atom"
+echo "(plot: $out/srtio3-campaign/energy.png)"

@@ -98,7 +98,7 @@ static void test_serial_campaign_finds_cubic_perovskite_and_writes_outputs(void 
     /* Seed 5: neither initial member is the perovskite, the walkers find it. */
     load_campaign("run5", 5, 2, 40, 2, &cfg);
     int lines = 0;
-    fuse2_campaign_options opt = {.log = collect_line, .log_user = &lines, .progress_every = 10};
+    fuse2_campaign_options opt = {.log = collect_line, .log_user = &lines, .progress_seconds = 10};
     fuse2_campaign_summary sum;
     ASSERT_OK(fuse2_campaign_run_serial(&cfg, &opt, &sum));
     assert_int_equal(sum.relaxations, 40);

@@ -23,9 +23,9 @@ packages=(
   libhdf5-openmpi-dev hdf5-tools
   libsymspg-dev
   libopenblas-dev liblapacke-dev libscalapack-openmpi-dev
-  libyaml-dev libcmocka-dev libcairo2-dev
+  libyaml-dev libcmocka-dev libcairo2-dev libfontconfig-dev
   lammps
-  python3-numpy
+  python3-numpy python3-h5py
 )
 
 install_deps() {

@@ -62,8 +62,14 @@ typedef struct fuse2_settings {
 
 /* Value for key or NULL; *origin set when non-NULL. */
 const char *fuse2_settings_get(const fuse2_settings *s, const char *key, const char **origin);
+/* A setting's text as a finite number / a boolean (true/false, yes/no,
+ * on/off, 1/0); errors say "<origin>: '<key>' must be ...". */
+fuse2_status fuse2_setting_parse_double(const char *key, const char *text, const char *origin, double *out);
+fuse2_status fuse2_setting_parse_bool(const char *key, const char *text, const char *origin, int *out);
 
 typedef struct fuse2_calc fuse2_calc;
+struct fuse2_relax_options;
+struct fuse2_relax_result;
 
 typedef struct fuse2_calc_ops {
     const char *name;
@@ -74,6 +80,13 @@ typedef struct fuse2_calc_ops {
     void (*destroy)(void *state);
     /* Energy, forces and stress of s. */
     fuse2_status (*compute)(void *state, const fuse2_structure *s, fuse2_calc_result *result);
+    /* Optional: relaxes s in place by itself (external codes that run their
+     * own optimiser, synthetic calculators), filling result as fuse2_relax
+     * documents (fuse2/relax.h) and honouring opt->time_limit and
+     * opt->interrupt. NULL: fuse2_relax drives compute() with its own
+     * optimisers. */
+    fuse2_status (*relax)(void *state, fuse2_structure *s, const struct fuse2_relax_options *opt,
+                          struct fuse2_relax_result *result);
 } fuse2_calc_ops;
 
 struct fuse2_calc {

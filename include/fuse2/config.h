@@ -86,6 +86,7 @@ typedef struct fuse2_config {
 
     /* ---- §17 fuse2-mpi ---- */
     int walkers;
+    double checkpoint_interval; /* s between commits of the campaign file */
     uint64_t seed;             /* required */
     double symprec;            /* Å */
     double submodule_shrink;   /* (0, 1] */

@@ -28,7 +28,8 @@ typedef enum fuse2_relax_status {
     FUSE2_RELAX_CONVERGED = 0,
     FUSE2_RELAX_MAX_STEPS,     /* step limit reached before convergence */
     FUSE2_RELAX_FAILED,        /* collapse, non-finite energy, calculator error */
-    FUSE2_RELAX_TIMED_OUT
+    FUSE2_RELAX_TIMED_OUT,
+    FUSE2_RELAX_INTERRUPTED    /* opt->interrupt asked to stop (shutdown): drop the result */
 } fuse2_relax_status;
 
 typedef struct fuse2_relax_options {
@@ -46,6 +47,10 @@ typedef struct fuse2_relax_options {
     int lbfgs_memory;
     double fire_switch_fmax;  /* FIRE_LBFGS: switch to L-BFGS below this max force */
     double time_limit;        /* seconds of wall time, 0 = none */
+    /* Polled between iterations (and by calculators that relax by
+     * themselves); nonzero stops with FUSE2_RELAX_INTERRUPTED. NULL = never. */
+    int (*interrupt)(void *user);
+    void *interrupt_user;
 } fuse2_relax_options;
 
 typedef struct fuse2_relax_result {

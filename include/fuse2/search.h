@@ -227,7 +227,7 @@ typedef void (*fuse2_log_fn)(void *user, const char *line);
 typedef struct fuse2_campaign_options {
     fuse2_log_fn log;           /* may be NULL */
     void *log_user;
-    int progress_every;         /* a progress line every this many relaxations (0: 10) */
+    double progress_seconds;    /* a progress line this often (0: 10 s) */
     const struct fuse2_pool_source *pool; /* ML pool, NULL = none */
     /* The same pool by index: what the initial population leaves is dealt
      * to the walkers' move 14 (§17.4). NULL: walkers get no pool entries. */
@@ -243,14 +243,16 @@ typedef struct fuse2_campaign_summary {
     double best_score;          /* eV/atom, over all walkers and the initial population */
     int best_walker;            /* -1: an initial-population member */
     double wall_seconds;
+    int finished;               /* every walker has stopped (not interrupted) */
 } fuse2_campaign_summary;
 
-/* Runs the campaign of cfg in this process: the initial population (§11.3,
- * pool first, then the generator), then the walkers (§12, §17.4) in turn,
- * step by step, until every walker has stopped, the budget is used or the
- * stop file appears (it is then removed, as FUSE2 does). Writes into
- * cfg->output_dir: steps.csv (one row per relaxation), best-walker-NNN.cif
- * for every walker and best.cif for the campaign. */
+/* Runs the campaign of cfg in this process: the controller and one worker
+ * of fuse2/controller.h in a loop, the same code paths as fuse2-mpi on any
+ * number of ranks. Creates or resumes cfg's campaign file (fuse2/store.h)
+ * and runs until every walker has stopped or the stop file appears (it is
+ * then removed, as FUSE2 does). Writes into cfg->output_dir: the campaign
+ * file, steps.csv (one row per relaxation), best-walker-NNN.cif for every
+ * walker and best.cif for the campaign. */
 fuse2_status fuse2_campaign_run_serial(const struct fuse2_config *cfg,
                                        const fuse2_campaign_options *opt,
                                        fuse2_campaign_summary *summary);

@@ -1,56 +1,26 @@
 /* Registration of the built-in calculator: settings text -> options. */
-#include <errno.h>
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "fuse2/builtin.h"
 
 static const char *const builtin_keys[] = {"library", "c6", "coulomb_constant", "accuracy",
                                            "ewald_alpha", "allow_charged", NULL};
 
-static fuse2_status parse_double(const char *key, const char *text, const char *origin, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    while (*end == ' ' || *end == '\t') end++;
-    if (end == text || *end || errno || !isfinite(v))
-        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' must be a number (got '%s')",
-                           origin ? origin : "settings", key, text);
-    *out = v;
-    return FUSE2_OK;
-}
-
-static fuse2_status parse_bool(const char *key, const char *text, const char *origin, int *out)
-{
-    if (!strcasecmp(text, "true") || !strcasecmp(text, "yes") || !strcmp(text, "1") ||
-        !strcasecmp(text, "on"))
-        *out = 1;
-    else if (!strcasecmp(text, "false") || !strcasecmp(text, "no") || !strcmp(text, "0") ||
-             !strcasecmp(text, "off"))
-        *out = 0;
-    else
-        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' must be true or false (got '%s')",
-                           origin ? origin : "settings", key, text);
-    return FUSE2_OK;
-}
-
 static fuse2_status builtin_create(const fuse2_settings *settings, void **state)
 {
     fuse2_builtin_options opt;
     fuse2_builtin_options_default(&opt);
     const char *origin = NULL, *v;
-    if ((v = fuse2_settings_get(settings, "c6", &origin))) FUSE2_CALL(parse_bool("c6", v, origin, &opt.c6));
+    if ((v = fuse2_settings_get(settings, "c6", &origin))) FUSE2_CALL(fuse2_setting_parse_bool("c6", v, origin, &opt.c6));
     if ((v = fuse2_settings_get(settings, "allow_charged", &origin)))
-        FUSE2_CALL(parse_bool("allow_charged", v, origin, &opt.allow_charged));
+        FUSE2_CALL(fuse2_setting_parse_bool("allow_charged", v, origin, &opt.allow_charged));
     if ((v = fuse2_settings_get(settings, "coulomb_constant", &origin)))
-        FUSE2_CALL(parse_double("coulomb_constant", v, origin, &opt.coulomb_constant));
+        FUSE2_CALL(fuse2_setting_parse_double("coulomb_constant", v, origin, &opt.coulomb_constant));
     if ((v = fuse2_settings_get(settings, "accuracy", &origin)))
-        FUSE2_CALL(parse_double("accuracy", v, origin, &opt.accuracy));
+        FUSE2_CALL(fuse2_setting_parse_double("accuracy", v, origin, &opt.accuracy));
     if ((v = fuse2_settings_get(settings, "ewald_alpha", &origin)))
-        FUSE2_CALL(parse_double("ewald_alpha", v, origin, &opt.ewald_alpha));
+        FUSE2_CALL(fuse2_setting_parse_double("ewald_alpha", v, origin, &opt.ewald_alpha));
     const char *lib = fuse2_settings_get(settings, "library", &origin);
     if (!lib) return FUSE2_RAISE(FUSE2_ERR_ARG, "the builtin calculator needs a potential 'library'");
     fuse2_potential_set pot;

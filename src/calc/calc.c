@@ -1,10 +1,12 @@
 /* Calculator results, settings and the registry front end. */
 #include "fuse2/calc.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 void fuse2_calc_result_init(fuse2_calc_result *r) { memset(r, 0, sizeof *r); }
 
@@ -60,6 +62,32 @@ const char *fuse2_settings_get(const fuse2_settings *s, const char *key, const c
             return s->items[i].value;
         }
     return NULL;
+}
+
+fuse2_status fuse2_setting_parse_double(const char *key, const char *text, const char *origin, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(text, &end);
+    while (*end == ' ' || *end == '\t') end++;
+    if (end == text || *end || errno || !isfinite(v))
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' must be a number (got '%s')", origin ? origin : "settings",
+                           key, text);
+    *out = v;
+    return FUSE2_OK;
+}
+
+fuse2_status fuse2_setting_parse_bool(const char *key, const char *text, const char *origin, int *out)
+{
+    if (!strcasecmp(text, "true") || !strcasecmp(text, "yes") || !strcmp(text, "1") || !strcasecmp(text, "on"))
+        *out = 1;
+    else if (!strcasecmp(text, "false") || !strcasecmp(text, "no") || !strcmp(text, "0") ||
+             !strcasecmp(text, "off"))
+        *out = 0;
+    else
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' must be true or false (got '%s')",
+                           origin ? origin : "settings", key, text);
+    return FUSE2_OK;
 }
 
 fuse2_status fuse2_calc_create(const char *name, const fuse2_settings *settings, fuse2_calc *calc)

@@ -41,6 +41,7 @@ const char *fuse2_relax_status_name(fuse2_relax_status status)
     case FUSE2_RELAX_MAX_STEPS: return "not_converged";
     case FUSE2_RELAX_FAILED: return "failed";
     case FUSE2_RELAX_TIMED_OUT: return "timed_out";
+    case FUSE2_RELAX_INTERRUPTED: return "interrupted";
     }
     return "unknown";
 }
@@ -256,7 +257,7 @@ static void accept_trial(objective *ob, optimizer_state *o, double Ht, fuse2_str
     ob->res = tmp;
 }
 
-typedef enum { RUN_CONVERGED, RUN_STEPS, RUN_FAILED, RUN_TIMEOUT, RUN_SWITCH } run_outcome;
+typedef enum { RUN_CONVERGED, RUN_STEPS, RUN_FAILED, RUN_TIMEOUT, RUN_INTERRUPTED, RUN_SWITCH } run_outcome;
 
 static run_outcome run_fire(objective *ob, optimizer_state *o, fuse2_structure *best,
                             fuse2_calc_result *best_res, int *steps, double switch_fmax,
@@ -284,6 +285,10 @@ static run_outcome run_fire(objective *ob, optimizer_state *o, fuse2_structure *
         }
         if (t_end > 0 && now_seconds() > t_end) {
             out = RUN_TIMEOUT;
+            break;
+        }
+        if (ob->opt->interrupt && ob->opt->interrupt(ob->opt->interrupt_user)) {
+            out = RUN_INTERRUPTED;
             break;
         }
         double P = -dot(o->g, v, dim);
@@ -347,6 +352,10 @@ static run_outcome run_lbfgs(objective *ob, optimizer_state *o, fuse2_structure 
         }
         if (t_end > 0 && now_seconds() > t_end) {
             out = RUN_TIMEOUT;
+            break;
+        }
+        if (ob->opt->interrupt && ob->opt->interrupt(ob->opt->interrupt_user)) {
+            out = RUN_INTERRUPTED;
             break;
         }
         /* two-loop recursion: d = -H g */
@@ -450,6 +459,15 @@ fuse2_status fuse2_relax(fuse2_calc *calc, fuse2_structure *s, const fuse2_relax
                          fuse2_relax_result *result)
 {
     FUSE2_CALL(fuse2_structure_validate(s, "structure"));
+    if (calc && calc->ops && calc->ops->relax) {
+        /* the calculator relaxes by itself (external codes, synthetic) */
+        fuse2_relax_result_free(result);
+        fuse2_relax_result_init(result);
+        double t_start = now_seconds();
+        FUSE2_CALL(calc->ops->relax(calc->state, s, opt, result));
+        if (result->wall_seconds <= 0) result->wall_seconds = now_seconds() - t_start;
+        return FUSE2_OK;
+    }
     if (!(opt->fmax > 0) || !(opt->smax > 0) || opt->max_steps < 0 || !(opt->max_step > 0))
         return FUSE2_RAISE(FUSE2_ERR_ARG, "relaxation: fmax, smax and max_step must be > 0");
     double t0 = now_seconds();
@@ -521,6 +539,10 @@ fuse2_status fuse2_relax(fuse2_calc *calc, fuse2_structure *s, const fuse2_relax
     case RUN_TIMEOUT:
         result->status = FUSE2_RELAX_TIMED_OUT;
         snprintf(ob.reason, sizeof ob.reason, "time limit of %g s reached", opt->time_limit);
+        break;
+    case RUN_INTERRUPTED:
+        result->status = FUSE2_RELAX_INTERRUPTED;
+        snprintf(ob.reason, sizeof ob.reason, "interrupted");
         break;
     default:
         result->status = FUSE2_RELAX_MAX_STEPS;

@@ -4,6 +4,7 @@
 
 #include "fuse2/calc.h"
 #include "fuse2/relax.h"
+#include "fuse2/store.h"
 #include "fuse2/structure.h"
 #include "fuse2/structure_io.h"
 #include "json.h"
@@ -49,5 +50,17 @@ int cmd_relax(int argc, char **argv);
 void cmd_relax_help(FILE *out);
 int cmd_symmetry(int argc, char **argv);
 void cmd_symmetry_help(FILE *out);
+int cmd_inspect(int argc, char **argv);
+void cmd_inspect_help(FILE *out);
+int cmd_export(int argc, char **argv);
+void cmd_export_help(FILE *out);
+
+/* Campaign files (cmd_inspect.c): opens path read-only (SWMR, so also while
+ * fuse2-mpi writes it) with clear errors for a missing, non-HDF5 or
+ * non-campaign file; *have_run = 0 when no run row is written yet. */
+fuse2_status cli_campaign_open(const char *path, fuse2_store **st, fuse2_store_counts *counts,
+                               fuse2_store_run_row *last_run, int *have_run);
+/* "running", "converged", "budget" for a step row's `stopped`. */
+const char *cli_walker_stop_name(int stopped);
 
 #endif

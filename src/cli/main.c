@@ -14,6 +14,10 @@ static const cli_command commands[] = {
     {"energy", "energy, per-atom energy and components of a structure", cmd_energy, cmd_energy_help},
     {"relax", "relax positions and cell, write the result", cmd_relax, cmd_relax_help},
     {"symmetry", "space group of a structure (spglib)", cmd_symmetry, cmd_symmetry_help},
+    {"inspect", "progress, best energies, statistics of a campaign file (also while running)",
+     cmd_inspect, cmd_inspect_help},
+    {"export", "write best or chosen structures of a campaign file as CIF or POSCAR", cmd_export,
+     cmd_export_help},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

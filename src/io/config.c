@@ -225,6 +225,7 @@ static const key_spec top_keys[] = {
     {"campaign_file", K_STRING, CFG(campaign_file), NO_LIMIT, 0, NO_LIMIT, 0},
     {"stop_file", K_STRING, CFG(stop_file), NO_LIMIT, 0, NO_LIMIT, 0},
     {"walkers", K_INT, CFG(walkers), GE, 1, NO_LIMIT, 0},
+    {"checkpoint_interval", K_DOUBLE, CFG(checkpoint_interval), GT, 0, NO_LIMIT, 0},
     {"seed", K_SPECIAL, 0, NO_LIMIT, 0, NO_LIMIT, 0},
     {"symprec", K_DOUBLE, CFG(symprec), GT, 0, NO_LIMIT, 0},
     {"submodule_shrink", K_DOUBLE, CFG(submodule_shrink), GT, 0, GE, 1},
@@ -794,6 +795,7 @@ fuse2_status fuse2_config_init(fuse2_config *cfg)
     cfg->output_dir = dup_string(".");
     cfg->campaign_file = dup_string("campaign.h5");
     cfg->stop_file = dup_string("stop.txt");
+    cfg->checkpoint_interval = 30.0;
     if (!cfg->source || !cfg->path_to_structures || !cfg->gn_boss_command || !cfg->gn_template_path ||
         !cfg->output_dir || !cfg->campaign_file || !cfg->stop_file) {
         fuse2_config_free(cfg);

@@ -136,6 +136,7 @@ fuse2_status fuse2_config_write_yaml(FILE *out, const fuse2_config *cfg)
 
     fprintf(out, "\n# ---- fuse2-mpi ----\n");
     key_int(out, "", "walkers", cfg->walkers, NULL);
+    key_double(out, "", "checkpoint_interval", cfg->checkpoint_interval, "s");
     fprintf(out, "seed: %" PRIu64 "\n", cfg->seed);
     key_double(out, "", "symprec", cfg->symprec, "A");
     key_double(out, "", "submodule_shrink", cfg->submodule_shrink, NULL);

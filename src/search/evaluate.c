@@ -113,7 +113,8 @@ fuse2_status fuse2_evaluate_structure(fuse2_calc *calc, const fuse2_structure *s
         goto done;
     }
     rec->relax_steps = result.steps;
-    if (result.status == FUSE2_RELAX_FAILED || result.status == FUSE2_RELAX_TIMED_OUT) {
+    if (result.status == FUSE2_RELAX_FAILED || result.status == FUSE2_RELAX_TIMED_OUT ||
+        result.status == FUSE2_RELAX_INTERRUPTED) {
         mark_failed(rec, "%s: %s", fuse2_relax_status_name(result.status), result.reason);
         goto done;
     }

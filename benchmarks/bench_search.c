@@ -70,6 +70,51 @@ static double generation_rate(setup *s, int symmetrize, double seconds, double *
     return n / dt;
 }
 
+/* Moves per second (all 14 weighted 1) on NSTART structures generated with
+ * the setup's limits, each decomposed into sub-modules first. */
+enum { NSTART = 16 };
+static double move_rate(setup *s, double seconds, double *mean_atoms, long used[FUSE2_MOVE_COUNT + 1])
+{
+    fuse2_structure start[NSTART];
+    fuse2_submodules mods[NSTART];
+    long total_atoms = 0;
+    for (int k = 0; k < NSTART; k++) {
+        memset(&start[k], 0, sizeof start[k]);
+        memset(&mods[k], 0, sizeof mods[k]);
+        fuse2_rng rng;
+        fuse2_rng_init(&rng, 7, 0, (uint32_t)k, FUSE2_RNG_PURPOSE_GEN_INITIAL);
+        CHECK(fuse2_gen_structure(&s->p, &s->c, &s->tables, s->c.max_fus, 1, &rng, &start[k], NULL));
+        /* on the generator's edge, as a campaign does (fuse2/submodule.h) */
+        CHECK(fuse2_submodules_decompose(&start[k], s->c.ap, &mods[k]));
+        total_atoms += start[k].natoms;
+    }
+    int weights[FUSE2_MOVE_COUNT];
+    for (int m = 0; m < FUSE2_MOVE_COUNT; m++) weights[m] = 1;
+    fuse2_move_context ctx = {.gen = &s->p, .consts = &s->c, .tables = &s->tables,
+                              .composition = &s->p.composition, .grid_spacing = 0.75,
+                              .exclusion = 1.5, .pool = NULL};
+    long nmoves = 0;
+    fuse2_structure trial = {0};
+    double t0 = now();
+    while (now() - t0 < seconds) {
+        fuse2_rng rng;
+        fuse2_rng_init(&rng, 11, 0, (uint32_t)nmoves, 0x5301);
+        ctx.rng = &rng;
+        int k = (int)(nmoves % NSTART), move = 0;
+        CHECK(fuse2_moves_make_trial(&ctx, weights, &start[k], &mods[k], &trial, &move));
+        if (used) used[move]++;
+        nmoves++;
+    }
+    double rate = nmoves / (now() - t0);
+    fuse2_structure_free(&trial);
+    for (int k = 0; k < NSTART; k++) {
+        fuse2_structure_free(&start[k]);
+        fuse2_submodules_free(&mods[k]);
+    }
+    *mean_atoms = (double)total_atoms / NSTART;
+    return rate;
+}
+
 /* Basin-hopping steps per second for SrTiO3 with the built-in calculator:
  * a campaign of `iterations` relaxations (10 initial, the rest steps of one
  * walker) in a temporary directory. */
@@ -116,6 +161,13 @@ int main(int argc, char **argv)
         return 2;
     }
     const double seconds = argc > 2 ? atof(argv[2]) : 1.0;
+    /* the campaign YAML lives in a temporary directory: relative library
+     * paths would be resolved against it */
+    char *library = realpath(argv[1], NULL);
+    if (!library) {
+        perror(argv[1]);
+        return 1;
+    }
     printf("# fuse2 search engine speed without relaxation; reference: built-in energy+forces\n");
     printf("# generator (FUSE2 defaults, max_atoms = imax_atoms = max(40, one formula unit), one core)\n");
     printf("%-20s %14s %14s %12s\n", "composition", "structures/s", "with spglib/s", "mean atoms");
@@ -130,62 +182,59 @@ int main(int argc, char **argv)
         fuse2_shape_tables_free(&s.tables);
     }
 
-    /* moves on generated SrTiO3 structures of 5-40 atoms, and the reference */
+    /* SrTiO3 from 1 to 8 formula units: generator and moves by size */
+    printf("# SrTiO3 by size: generator (max_atoms = imax_atoms) and moves (all 14 weighted 1) on %d\n"
+           "# generated structures of up to max_atoms atoms, one core\n", NSTART);
+    printf("%9s %14s %14s %12s %10s %12s\n", "max_atoms", "structures/s", "with spglib/s", "mean atoms", "moves/s",
+           "mean atoms");
+    const int sizes[4] = {5, 10, 20, 40};
+    for (int k = 0; k < 4; k++) {
+        setup z;
+        make_setup("SrTiO3", sizes[k], &z);
+        double mean, mean2, mean3;
+        double plain = generation_rate(&z, 0, seconds, &mean);
+        double sym = generation_rate(&z, 1, seconds, &mean2);
+        double moves = move_rate(&z, 2 * seconds, &mean3, NULL);
+        printf("%9d %14.0f %14.0f %12.1f %10.0f %12.1f\n", sizes[k], plain, sym, mean, moves, mean3);
+        fuse2_shape_tables_free(&z.tables);
+    }
+
+    /* moves on generated SrTiO3 structures of up to 40 atoms, and the reference */
     setup s;
     make_setup("SrTiO3", 40, &s);
     fuse2_potential_set pot;
     fuse2_potential_set_init(&pot);
-    CHECK(fuse2_gulp_library_read(argv[1], &pot));
+    CHECK(fuse2_gulp_library_read(library, &pot));
     fuse2_builtin_options bo;
     fuse2_builtin_options_default(&bo);
     bo.c6 = 1;
     fuse2_builtin *calc;
     CHECK(fuse2_builtin_create(&pot, &bo, &calc));
-    enum { NSTART = 16 };
+    long used[FUSE2_MOVE_COUNT + 1] = {0};
+    double mean_start;
+    double rate = move_rate(&s, 2 * seconds, &mean_start, used);
+    /* the reference: evaluations on the same kind of structures */
     fuse2_structure start[NSTART];
-    fuse2_submodules mods[NSTART];
-    long total_atoms = 0;
     for (int k = 0; k < NSTART; k++) {
         memset(&start[k], 0, sizeof start[k]);
-        memset(&mods[k], 0, sizeof mods[k]);
         fuse2_rng rng;
         fuse2_rng_init(&rng, 7, 0, (uint32_t)k, FUSE2_RNG_PURPOSE_GEN_INITIAL);
         CHECK(fuse2_gen_structure(&s.p, &s.c, &s.tables, s.c.max_fus, 1, &rng, &start[k], NULL));
-        CHECK(fuse2_submodules_decompose(&start[k], &mods[k]));
-        total_atoms += start[k].natoms;
     }
-    int weights[FUSE2_MOVE_COUNT];
-    for (int m = 0; m < FUSE2_MOVE_COUNT; m++) weights[m] = 1;
-    fuse2_move_context ctx = {.gen = &s.p, .consts = &s.c, .tables = &s.tables,
-                              .composition = &s.p.composition, .grid_spacing = 0.75,
-                              .exclusion = 1.5, .pool = NULL};
-    long used[FUSE2_MOVE_COUNT + 1] = {0}, nmoves = 0;
-    fuse2_structure trial = {0};
-    double t0 = now();
-    while (now() - t0 < 2 * seconds) {
-        fuse2_rng rng;
-        fuse2_rng_init(&rng, 11, 0, (uint32_t)nmoves, 0x5301);
-        ctx.rng = &rng;
-        int k = (int)(nmoves % NSTART), move = 0;
-        CHECK(fuse2_moves_make_trial(&ctx, weights, &start[k], &mods[k], &trial, &move));
-        used[move]++;
-        nmoves++;
-    }
-    double move_rate = nmoves / (now() - t0);
     fuse2_calc_result r;
     fuse2_calc_result_init(&r);
     long nevals = 0;
-    t0 = now();
+    double t0 = now();
     while (now() - t0 < seconds) {
         CHECK(fuse2_builtin_compute(calc, &start[nevals % NSTART], &r));
         nevals++;
     }
     double eval_rate = nevals / (now() - t0);
     printf("# moves: all 14 weighted 1, on %d generated SrTiO3 structures (mean %.1f atoms)\n",
-           NSTART, (double)total_atoms / NSTART);
+           NSTART, mean_start);
     printf("moves/s %.0f; built-in energy+forces+stress evaluations/s %.0f; "
            "one move costs %.2f evaluations\n",
-           move_rate, eval_rate, eval_rate / move_rate);
+           rate, eval_rate, eval_rate / rate);
     printf("moves used:");
     for (int m = 1; m <= FUSE2_MOVE_COUNT; m++) printf(" %d:%ld", m, used[m]);
     printf("\n");
@@ -193,16 +242,12 @@ int main(int argc, char **argv)
            "# relaxation fmax 0.05 eV/A, whole campaign wall time (initial population included)\n");
     printf("%9s %12s %12s %14s %12s\n", "max_atoms", "relaxations", "steps/s", "relaxations/s",
            "best eV/atom");
-    const int sizes[3] = {10, 20, 40};
-    for (int k = 0; k < 3; k++) basin_hopping_rate(argv[1], sizes[k], 80);
+    for (int k = 0; k < 4; k++) basin_hopping_rate(library, sizes[k], 80);
     fuse2_calc_result_free(&r);
-    fuse2_structure_free(&trial);
-    for (int k = 0; k < NSTART; k++) {
-        fuse2_structure_free(&start[k]);
-        fuse2_submodules_free(&mods[k]);
-    }
+    for (int k = 0; k < NSTART; k++) fuse2_structure_free(&start[k]);
     fuse2_builtin_destroy(calc);
     fuse2_potential_set_free(&pot);
     fuse2_shape_tables_free(&s.tables);
+    free(library);
     return 0;
 }

@@ -6,6 +6,7 @@
  * Signals: SIGTERM, SIGUSR1 (Slurm's warning before the walltime) and
  * SIGINT make rank 0 stop handing out tasks, drop the running ones (rerun
  * on restart), commit and exit 0. Workers ignore them: rank 0 tells them. */
+#include <hdf5.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -83,6 +84,15 @@ int main(int argc, char **argv)
         return 2;
     }
     fuse2_mpi_install_signal_handlers();
+    /* HDF5 is started before MPI and without its atexit hook, so that it is
+     * shut down only by us (H5close below), and only when no HDF5 object is
+     * left open. Started after MPI_Init, the parallel library would shut
+     * itself down inside MPI_Finalize; and HDF5 1.10.8 cannot shut down
+     * after a failed H5Fclose (a full disk makes the close's flush fail): the
+     * failed close frees the file but leaves its ID registered, and the
+     * shutdown then crashes on it (segfault in H5F__close_cb). */
+    H5dont_atexit();
+    H5open();
     MPI_Init(&argc, &argv);
     int rank = 0, size = 1;
     MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -114,11 +124,16 @@ int main(int argc, char **argv)
         fuse2_mpi_executor exec;
         if (worker) fuse2_mpi_executor_from_worker(worker, &exec);
         fuse2_status st = size == 1 ? fuse2_mpi_run_alone(ctl, &exec) : fuse2_mpi_run_controller(ctl, size);
-        if (st != FUSE2_OK) fprintf(stderr, "fuse2-mpi: %s\n", fuse2_error_message());
+        if (st != FUSE2_OK) fprintf(stderr, "fuse2-mpi: error: %s\n", fuse2_error_message());
         fuse2_campaign_summary sum;
         fuse2_status cs = fuse2_controller_close(ctl, &sum);
         ctl = NULL;
-        if (cs != FUSE2_OK) fprintf(stderr, "fuse2-mpi: %s\n", fuse2_error_message());
+        /* after an error, closing fails for the same reason (e.g. the full
+         * disk): one message is enough */
+        if (cs != FUSE2_OK && st == FUSE2_OK) fprintf(stderr, "fuse2-mpi: error: %s\n", fuse2_error_message());
+        if (st != FUSE2_OK || cs != FUSE2_OK)
+            fprintf(stderr, "fuse2-mpi: stopped after an error; the campaign file keeps its last commit: "
+                            "run again to continue once the cause is fixed\n");
         if (st == FUSE2_OK && cs == FUSE2_OK) {
             rc = 0;
             printf("%s: %d relaxations (%d initial), %d steps, %d walkers converged, best %.5f eV/atom, %.1f s; "
@@ -142,6 +157,11 @@ cleanup:
 finalize:
     /* every rank's exit code: rank 0's decides (mpirun reports the first nonzero) */
     MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD);
+    /* An HDF5 object still open here is a file whose close failed (see
+     * H5dont_atexit above): shutting HDF5 down would crash on it, so it is
+     * left to the exit; the file stays as the failure left it, which
+     * resuming handles like a killed writer's file. */
+    if (H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_ALL) == 0) H5close();
     MPI_Finalize();
     return rc;
 }

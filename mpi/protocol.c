@@ -116,8 +116,8 @@ static fuse2_status get_structure(fuse2_buffer *b, fuse2_structure *s)
 fuse2_status fuse2_pack_task(fuse2_buffer *b, const fuse2_task *t)
 {
     b->size = 0;
-    const int head[6] = {(int)t->kind, t->walker, t->step, t->ntrials, t->melted, t->npool};
-    for (int k = 0; k < 6; k++) FUSE2_CALL(put_i32(b, head[k]));
+    const int head[7] = {(int)t->kind, t->walker, t->step, t->ntrials, t->melted, t->npool, t->current_move};
+    for (int k = 0; k < 7; k++) FUSE2_CALL(put_i32(b, head[k]));
     FUSE2_CALL(put_structure(b, &t->current));
     FUSE2_CALL(put_structure(b, &t->current_start));
     for (int k = 0; k < t->npool; k++) FUSE2_CALL(put_structure(b, &t->pool[k]));
@@ -135,6 +135,7 @@ fuse2_status fuse2_unpack_task(fuse2_buffer *b, fuse2_task *t)
     FUSE2_CALL(get_i32(b, &t->ntrials));
     FUSE2_CALL(get_i32(b, &t->melted));
     FUSE2_CALL(get_i32(b, &t->npool));
+    FUSE2_CALL(get_i32(b, &t->current_move));
     if (t->npool < 0 || t->npool > FUSE2_TASK_MAX_POOL) return FUSE2_RAISE(FUSE2_ERR_ARG, "task: %d pool entries", t->npool);
     FUSE2_CALL(get_structure(b, &t->current));
     FUSE2_CALL(get_structure(b, &t->current_start));
@@ -149,9 +150,9 @@ fuse2_status fuse2_pack_result(fuse2_buffer *b, const fuse2_task_result *r)
     for (int k = 0; k < 6; k++) FUSE2_CALL(put_i32(b, head[k]));
     for (int k = 0; k < r->ntrials; k++) {
         const fuse2_record *t = &r->trials[k];
-        const int ints[8] = {(int)t->status, t->walker, t->step, t->trial, t->move, (int)t->origin, t->relax_steps,
-                             r->spacegroup[k]};
-        for (int j = 0; j < 8; j++) FUSE2_CALL(put_i32(b, ints[j]));
+        const int ints[9] = {(int)t->status, t->walker, t->step, t->trial, t->move, (int)t->origin, t->relax_steps,
+                             r->spacegroup[k], t->pool_slot};
+        for (int j = 0; j < 9; j++) FUSE2_CALL(put_i32(b, ints[j]));
         FUSE2_CALL(put_f64(b, t->energy));
         FUSE2_CALL(put_f64(b, t->energy_per_atom));
         FUSE2_CALL(put_f64(b, t->score));
@@ -187,6 +188,7 @@ fuse2_status fuse2_unpack_result(fuse2_buffer *b, fuse2_task_result *r)
         FUSE2_CALL(get_i32(b, &origin));
         FUSE2_CALL(get_i32(b, &t->relax_steps));
         FUSE2_CALL(get_i32(b, &r->spacegroup[k]));
+        FUSE2_CALL(get_i32(b, &t->pool_slot));
         t->status = (fuse2_record_status)status;
         t->origin = (fuse2_record_origin)origin;
         FUSE2_CALL(get_f64(b, &t->energy));

@@ -7,12 +7,14 @@
  *
  *   tag         direction        body
  *   TASK        0 -> worker      task: i32 kind, walker, step, ntrials,
- *                                melted, npool; structure current,
+ *                                melted, npool, current_move;
+ *                                structure current,
  *                                current_start; npool structures
  *   RESULT      worker -> 0      i32 kind, walker, step, ntrials,
  *                                pool_used, rank; per trial: record
  *                                (i32 status, walker, step, trial, move,
- *                                origin, relax_steps, spacegroup; f64
+ *                                origin, relax_steps, spacegroup,
+ *                                pool_slot; f64
  *                                energy, energy_per_atom, score,
  *                                wall_seconds; i32 reason length + bytes;
  *                                structure start, structure relaxed)

@@ -26,6 +26,10 @@ void fuse2_mpi_install_signal_handlers(void)
     sigaction(SIGTERM, &sa, NULL);
     sigaction(SIGUSR1, &sa, NULL);
     sigaction(SIGINT, &sa, NULL);
+    /* A file-size limit (ulimit -f) would otherwise kill rank 0 with
+     * SIGXFSZ in the middle of a write; ignored, the write fails with EFBIG
+     * like on a full disk, and the campaign stops with a clear error. */
+    signal(SIGXFSZ, SIG_IGN);
 }
 
 static const char *signal_name(int signo)

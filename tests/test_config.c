@@ -19,7 +19,9 @@ static const char *dummy_library(void)
 }
 
 /* A campaign file name.yaml in the test directory: the required keys (lines
- * 1-7, the calculator mapping last), then `extra` from line 8. */
+ * 1-7, the calculator mapping last), then `extra` from line 8, then
+ * `iterations: 100` (required; last, so that the line numbers of `extra`
+ * stay put) unless `extra` sets it. */
 static const char *campaign_atoms(const char *name, const char *composition, int max_atoms, int imax_atoms,
                                   const char *extra)
 {
@@ -33,8 +35,8 @@ static const char *campaign_atoms(const char *name, const char *composition, int
              "calculator:\n"
              "  name: builtin\n"
              "  library: dummy.lib\n"
-             "%s",
-             composition, max_atoms, imax_atoms, extra);
+             "%s%s",
+             composition, max_atoms, imax_atoms, extra, strstr(extra, "iterations:") ? "" : "iterations: 100\n");
     return test_write_file(name, text);
 }
 
@@ -164,7 +166,7 @@ static void test_defaults_are_fuse2s(void **state)
     ASSERT_NEAR(cfg.ratt_dist, 0.05, 0);
     assert_true(cfg.use_spglib);
     assert_int_equal(cfg.initial_gen, 20);
-    assert_int_equal(cfg.iterations, 0);
+    assert_int_equal(cfg.iterations, 100); /* required: no default */
     assert_int_equal(cfg.search, 1);
     assert_int_equal(cfg.search_gen_bh, 1);
     ASSERT_NEAR(cfg.T, 0.02, 0);
@@ -192,6 +194,7 @@ static void test_defaults_are_fuse2s(void **state)
     ASSERT_NEAR(cfg.symprec, 1e-5, 0);
     ASSERT_NEAR(cfg.submodule_shrink, 0.8, 0);
     assert_false(cfg.has_oxidation_states);
+    assert_int_equal(cfg.progress_steps, 0); /* a progress line every 10 s */
     assert_string_equal(cfg.stop_file, "stop.txt");
     assert_string_equal(cfg.campaign_file, "defaults.h5");
     assert_true(cfg.output_dir[0] == '/');
@@ -256,7 +259,7 @@ static void test_seed_takes_the_full_64_bit_range(void **state)
     dummy_library();
     fuse2_config cfg;
     ASSERT_OK(fuse2_config_load(test_write_file("seed.yaml", "composition: Mn\nmax_atoms: 5\nimax_atoms: 5\n"
-                                                             "seed: 18446744073709551615\n"
+                                                             "seed: 18446744073709551615\niterations: 1\n"
                                                              "calculator: {name: builtin, library: dummy.lib}\n"),
                                 &cfg));
     assert_true(cfg.seed == UINT64_MAX);
@@ -412,6 +415,138 @@ static void test_inconsistent_values_are_errors(void **state)
                       "ox4.yaml:8: 'oxidation_states[O]' must not be 0");
 }
 
+/* `iterations` has no usable default: FUSE2's 0 relaxes nothing, and the run
+ * would only fail when it starts. */
+static void test_iterations_is_a_required_budget_of_at_least_one(void **state)
+{
+    (void)state;
+    dummy_library();
+    assert_load_fails(test_write_file("noiter.yaml", "composition: Mn\nmax_atoms: 5\nimax_atoms: 5\nseed: 1\n"
+                                                     "calculator: {name: builtin, library: dummy.lib}\n"),
+                      "noiter.yaml:1: missing required key 'iterations' (the campaign's total relaxation budget, "
+                      "initial population + basin-hopping trials, >= 1; FUSE2's default 0 would relax nothing)");
+    assert_load_fails(campaign("iter0.yaml", "SrTiO3", "iterations: 0\n"),
+                      "iter0.yaml:8: 'iterations' must be >= 1 (got 0): it is the campaign's total relaxation "
+                      "budget (initial population + basin-hopping trials)");
+    assert_load_fails(campaign("iter-1.yaml", "SrTiO3", "T: 0.01\niterations: -5\n"),
+                      "iter-1.yaml:9: 'iterations' must be >= 1 (got -5)");
+    assert_load_fails(campaign("iterx.yaml", "SrTiO3", "iterations: many\n"),
+                      "iterx.yaml:8: 'iterations' must be an integer, got 'many'");
+    fuse2_config cfg;
+    ASSERT_OK(fuse2_config_load(campaign("iter1.yaml", "SrTiO3", "iterations: 1\n"), &cfg));
+    assert_int_equal(cfg.iterations, 1);
+    fuse2_config_free(&cfg);
+}
+
+/* The controller refuses more than FUSE2_MAX_TRIALS_PER_STEP trials per step
+ * (each trial has its own rattle stream); `fuse2 check` must say so first. */
+static void test_search_gen_bh_is_limited_to_256_trials_per_step(void **state)
+{
+    (void)state;
+    assert_load_fails(campaign("sgb.yaml", "SrTiO3", "search_gen_bh: 257\n"),
+                      "sgb.yaml:8: 'search_gen_bh' must be <= 256 (got 257)");
+    assert_load_fails(campaign("sgb0.yaml", "SrTiO3", "search_gen_bh: 0\n"),
+                      "sgb0.yaml:8: 'search_gen_bh' must be >= 1 (got 0)");
+    fuse2_config cfg;
+    ASSERT_OK(fuse2_config_load(campaign("sgb256.yaml", "SrTiO3", "search_gen_bh: 256\n"), &cfg));
+    assert_int_equal(cfg.search_gen_bh, 256);
+    fuse2_config_free(&cfg);
+}
+
+static void test_progress_steps_is_a_count_of_steps(void **state)
+{
+    (void)state;
+    fuse2_config cfg;
+    ASSERT_OK(fuse2_config_load(campaign("prog.yaml", "SrTiO3", "progress_steps: 50\n"), &cfg));
+    assert_int_equal(cfg.progress_steps, 50);
+    fuse2_config_free(&cfg);
+    assert_load_fails(campaign("prog2.yaml", "SrTiO3", "progress_steps: -1\n"),
+                      "prog2.yaml:8: 'progress_steps' must be >= 0 (got -1)");
+    assert_load_fails(campaign("prog3.yaml", "SrTiO3", "progress_steps: 2.5\n"),
+                      "prog3.yaml:8: 'progress_steps' must be an integer, got '2.5'");
+}
+
+static void test_system_type_other_than_neutral_is_an_error(void **state)
+{
+    (void)state;
+    assert_load_fails(campaign("systype.yaml", "SrTiO3", "system_type: ionic\n"),
+                      "systype.yaml:8: system_type must be 'neutral' (FUSE2's ionic paths are dead code); give "
+                      "'oxidation_states' for the ionic sub-module size");
+    fuse2_config cfg;
+    ASSERT_OK(fuse2_config_load(campaign("systype2.yaml", "SrTiO3", "system_type: neutral\n"), &cfg));
+    fuse2_config_free(&cfg);
+}
+
+static void test_bad_gn_zn_range_is_an_error(void **state)
+{
+    (void)state;
+    assert_load_fails(campaign("zn1.yaml", "SrTiO3", "gn_zn_range: 4\n"),
+                      "zn1.yaml:8: 'gn_zn_range' must be a list of formula-unit counts, e.g. [1, 4]");
+    assert_load_fails(campaign("zn2.yaml", "SrTiO3", "gn_zn_range: []\n"),
+                      "zn2.yaml:8: 'gn_zn_range' must be a list of formula-unit counts, e.g. [1, 4]");
+    assert_load_fails(campaign("zn3.yaml", "SrTiO3", "gn_zn_range: [0, 2]\n"),
+                      "zn3.yaml:8: 'gn_zn_range' entries must be >= 1 (got 0)");
+    assert_load_fails(campaign("zn4.yaml", "SrTiO3", "gn_zn_range: [4, 1]\n"),
+                      "zn4.yaml:8: 'gn_zn_range' must run from the smallest to the largest Z");
+    assert_load_fails(campaign("zn5.yaml", "SrTiO3", "gn_zn_range:\n  - 1\n  - x\n"),
+                      "zn5.yaml:10: 'gn_zn_range' must be an integer, got 'x'");
+}
+
+static void test_bad_ranking_settings_are_errors(void **state)
+{
+    (void)state;
+    assert_load_fails(campaign("rankgn.yaml", "SrTiO3", "rank_gn_structures: best\n"),
+                      "rankgn.yaml:8: 'rank_gn_structures' must be none, opti or single, got 'best'");
+    assert_load_fails(campaign("ranking.yaml", "SrTiO3", "ranking: mixed\n"),
+                      "ranking.yaml:8: 'ranking' must be 'calculator' (the campaign calculator ranks the pool in "
+                      "fuse2-mpi), got 'mixed'");
+    /* FUSE2's None for rank_gn_structures, and the one valid ranking */
+    fuse2_config cfg;
+    ASSERT_OK(fuse2_config_load(campaign("rankok.yaml", "SrTiO3", "rank_gn_structures: None\nranking: calculator\n"),
+                                &cfg));
+    assert_int_equal(cfg.rank_gn_structures, FUSE2_GN_RANK_NONE);
+    fuse2_config_free(&cfg);
+}
+
+static void test_bad_compositions_are_errors(void **state)
+{
+    (void)state;
+    assert_load_fails(campaign("complist.yaml", "[Sr, Ti, O]", ""),
+                      "complist.yaml:1: 'composition' must be a formula or a mapping element: count, got a list");
+    assert_load_fails(campaign("compempty.yaml", "{}", ""), "compempty.yaml:1: composition is empty");
+    assert_load_fails(campaign("compstr.yaml", "\"\"", ""), "compstr.yaml:1: composition: ");
+    /* FUSE2_COMPOSITION_MAX_ELEMENTS = 16 */
+    assert_load_fails(campaign("comp17.yaml",
+                               "\n  H: 1\n  Li: 1\n  Be: 1\n  B: 1\n  C: 1\n  N: 1\n  O: 1\n  F: 1\n  Na: 1\n"
+                               "  Mg: 1\n  Al: 1\n  Si: 1\n  P: 1\n  S: 1\n  Cl: 1\n  K: 1\n  Ca: 1",
+                               ""),
+                      "comp17.yaml:18: composition: more than 16 elements");
+    assert_load_fails(campaign("comp17f.yaml", "HLiBeBCNOFNaMgAlSiPSClKCa", ""),
+                      "comp17f.yaml:1: composition: formula 'HLiBeBCNOFNaMgAlSiPSClKCa': more than 16 elements");
+    assert_load_fails(campaign("compcount.yaml", "{Sr: 1, Ti: one}", ""),
+                      "compcount.yaml:1: 'Ti' must be an integer, got 'one'");
+}
+
+static void test_keys_must_be_plain_names(void **state)
+{
+    (void)state;
+    assert_load_fails(campaign("key1.yaml", "SrTiO3", "[a, b]: 1\n"),
+                      "key1.yaml:8: keys must be plain names, got a list");
+    assert_load_fails(campaign("key2.yaml", "SrTiO3", "relax:\n  {a: 1}: 2\n"),
+                      "key2.yaml:9: keys must be plain names, got a mapping");
+}
+
+static void test_oxidation_states_need_cations_and_anions(void **state)
+{
+    (void)state;
+    assert_load_fails(campaign("cations.yaml", "SrTi", "oxidation_states: {Sr: 2, Ti: 4}\n"),
+                      "cations.yaml:8: oxidation_states: the ionic sub-module size needs at least one cation and one "
+                      "anion");
+    assert_load_fails(campaign("anions.yaml", "OF2", "oxidation_states:\n  O: -2\n  F: -1\n"),
+                      "anions.yaml:9: oxidation_states: the ionic sub-module size needs at least one cation and one "
+                      "anion");
+}
+
 static void test_calculator_settings_are_checked_without_creating_it(void **state)
 {
     (void)state;
@@ -485,6 +620,8 @@ static void assert_same_config(const fuse2_config *a, const fuse2_config *b)
     assert_string_equal(a->campaign_file, b->campaign_file);
     assert_string_equal(a->stop_file, b->stop_file);
     assert_int_equal(a->walkers, b->walkers);
+    assert_true(a->checkpoint_interval == b->checkpoint_interval);
+    assert_int_equal(a->progress_steps, b->progress_steps);
     assert_true(a->seed == b->seed);
     assert_true(a->symprec == b->symprec && a->submodule_shrink == b->submodule_shrink);
     assert_int_equal(a->has_oxidation_states, b->has_oxidation_states);
@@ -530,7 +667,7 @@ static void test_resolved_yaml_loads_back_to_the_same_configuration(void **state
     round_trip(campaign("rt.yaml", "{Li: 4, O: 1, Br: 1, Cl: 1}",
                         "T: 0.00123456789012345\nfixed_ap: 4.5\nrevert_atoms: true\nn_moves: {2: 5, 7: 1}\n"
                         "oxidation_states: {Li: 1, O: -2, Br: -1, Cl: -1}\ngn_search: pso\n"
-                        "gn_boss_command: \"run \\\"gn\\\" --x\"\n"
+                        "gn_boss_command: \"run \\\"gn\\\" --x\"\nprogress_steps: 25\n"
                         "relax: {optimizer: fire, pressure: 2.5, fixed_cell: true}\n"));
 }
 
@@ -576,6 +713,13 @@ static void test_check_reports_errors_and_exits_1(void **state)
     assert_int_equal(rc, 1);
     assert_non_null(strstr(out, "badvalue.yaml:8: 'c6' must be true or false (got 'maybe')"));
     free(out);
+    /* limits the run would hit only when it starts */
+    snprintf(args, sizeof args, "check '%s'", campaign("badsgb.yaml", "SrTiO3", "search_gen_bh: 1000\niterations: 0\n"));
+    rc = run_cli(&out, args);
+    assert_int_equal(rc, 1);
+    assert_non_null(strstr(out, "badsgb.yaml:8: 'search_gen_bh' must be <= 256 (got 1000)"));
+    assert_non_null(strstr(out, "badsgb.yaml:9: 'iterations' must be >= 1 (got 0)"));
+    free(out);
     rc = run_cli(&out, "check --help");
     assert_int_equal(rc, 0);
     assert_non_null(strstr(out, "usage: fuse2 check"));
@@ -603,6 +747,15 @@ int main(void)
         cmocka_unit_test(test_yaml_syntax_errors_give_the_line),
         cmocka_unit_test(test_missing_required_keys_are_errors),
         cmocka_unit_test(test_inconsistent_values_are_errors),
+        cmocka_unit_test(test_iterations_is_a_required_budget_of_at_least_one),
+        cmocka_unit_test(test_search_gen_bh_is_limited_to_256_trials_per_step),
+        cmocka_unit_test(test_progress_steps_is_a_count_of_steps),
+        cmocka_unit_test(test_system_type_other_than_neutral_is_an_error),
+        cmocka_unit_test(test_bad_gn_zn_range_is_an_error),
+        cmocka_unit_test(test_bad_ranking_settings_are_errors),
+        cmocka_unit_test(test_bad_compositions_are_errors),
+        cmocka_unit_test(test_keys_must_be_plain_names),
+        cmocka_unit_test(test_oxidation_states_need_cations_and_anions),
         cmocka_unit_test(test_calculator_settings_are_checked_without_creating_it),
         cmocka_unit_test(test_several_errors_are_reported_together),
         cmocka_unit_test(test_resolved_yaml_loads_back_to_the_same_configuration),

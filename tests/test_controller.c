@@ -14,6 +14,7 @@
 #include "fuse2/config.h"
 #include "fuse2/controller.h"
 #include "fuse2/moves.h"
+#include "fuse2/pool.h"
 #include "fuse2/search.h"
 #include "fuse2/store.h"
 
@@ -261,57 +262,6 @@ static void test_resuming_with_another_configuration_is_refused(void **state)
     fuse2_config_free(&b);
 }
 
-/* ---- ML pool: a fixed list of rock-salt-free perovskite cells ---- */
-typedef struct test_pool {
-    fuse2_structure entries[12];
-    int used[12];
-    int n;
-    int taken;
-} test_pool;
-
-static int pool_available(void *user)
-{
-    test_pool *p = user;
-    for (int i = 0; i < p->n; i++)
-        if (!p->used[i]) return 1;
-    return 0;
-}
-
-static fuse2_status pool_take(void *user, fuse2_rng *rng, fuse2_structure *out, int *taken)
-{
-    test_pool *p = user;
-    int left = 0;
-    for (int i = 0; i < p->n; i++) left += !p->used[i];
-    *taken = 0;
-    if (!left) return FUSE2_OK;
-    int pick = fuse2_rng_int(rng, 0, left - 1);
-    for (int i = 0; i < p->n; i++) {
-        if (p->used[i]) continue;
-        if (pick-- == 0) {
-            FUSE2_CALL(fuse2_structure_copy(out, &p->entries[i]));
-            p->used[i] = 1;
-            p->taken++;
-            *taken = 1;
-            return FUSE2_OK;
-        }
-    }
-    return FUSE2_OK;
-}
-
-static int pool_count(void *user) { return ((test_pool *)user)->n; }
-
-static fuse2_status pool_take_index(void *user, int index, fuse2_structure *out, int *taken)
-{
-    test_pool *p = user;
-    *taken = 0;
-    if (p->used[index]) return FUSE2_OK;
-    FUSE2_CALL(fuse2_structure_copy(out, &p->entries[index]));
-    p->used[index] = 1;
-    p->taken++;
-    *taken = 1;
-    return FUSE2_OK;
-}
-
 /* Cubic SrTiO3 with lattice constant a, `cells` cells along c. */
 static void perovskite(fuse2_structure *s, double a, int cells)
 {
@@ -326,37 +276,129 @@ static void perovskite(fuse2_structure *s, double a, int cells)
     }
 }
 
+/* 12 perovskite cells of different sizes: 5 seed the initial population,
+ * 7 are dealt to the walkers' move 14. */
+static void make_test_pool(fuse2_pool *pool)
+{
+    fuse2_pool_init(pool);
+    for (int i = 0; i < 12; i++) {
+        fuse2_structure s = {0};
+        perovskite(&s, 3.7 + 0.05 * i, 1 + i % 2);
+        char name[32];
+        snprintf(name, sizeof name, "entry-%02d.cif", i);
+        ASSERT_OK(fuse2_pool_add(pool, &s, name, -30.0 - 0.01 * i));
+        fuse2_structure_free(&s);
+    }
+}
+
+/* pool_entry of every structure row (members: entries[member index];
+ * trials after them in file order), and the last pool_used of each walker */
+static void read_pool_use(const fuse2_config *cfg, int *entries, int64_t *n, int *walker_used, int walkers)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", cfg->output_dir, cfg->campaign_file);
+    fuse2_store *st;
+    ASSERT_OK(fuse2_store_open_read(path, &st));
+    fuse2_store_counts c;
+    ASSERT_OK(fuse2_store_counts_get(st, &c));
+    fuse2_store_structure_row *rows = calloc((size_t)c.n_structures, sizeof *rows);
+    fuse2_store_step_row *steps = calloc((size_t)c.n_steps, sizeof *steps);
+    ASSERT_OK(fuse2_store_read_structure_rows(st, 0, c.n_structures, rows));
+    ASSERT_OK(fuse2_store_read_step_rows(st, 0, c.n_steps, steps));
+    int members = 0;
+    for (int64_t i = 0; i < c.n_structures; i++)
+        if (rows[i].origin != FUSE2_ORIGIN_TRIAL) {
+            entries[rows[i].step] = rows[i].pool_entry;
+            members++;
+        }
+    for (int64_t i = 0, k = members; i < c.n_structures; i++)
+        if (rows[i].origin == FUSE2_ORIGIN_TRIAL) entries[k++] = rows[i].pool_entry;
+    *n = c.n_structures;
+    for (int w = 0; w < walkers; w++) walker_used[w] = 0;
+    for (int64_t i = 0; i < c.n_steps; i++) walker_used[steps[i].walker] = steps[i].pool_used;
+    /* the pool itself is in the file, in its order, with names and ranks */
+    int64_t np;
+    ASSERT_OK(fuse2_store_pool_count(st, &np));
+    assert_int_equal(np, 12);
+    fuse2_store_pool_row prow[12];
+    ASSERT_OK(fuse2_store_read_pool_rows(st, 0, 12, prow));
+    fuse2_structure s = {0};
+    for (int i = 0; i < 12; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "entry-%02d.cif", i);
+        assert_string_equal(prow[i].source, name);
+        assert_int_equal(prow[i].index, i);
+        assert_true(fabs(prow[i].rank_energy - (-30.0 - 0.01 * i)) < 1e-12);
+        ASSERT_OK(fuse2_store_read_pool_structure(st, &prow[i], &s));
+        assert_int_equal(s.natoms, 5 * (1 + i % 2));
+        assert_true(fabs(s.lattice[0][0] - (3.7 + 0.05 * i)) < 1e-12);
+    }
+    fuse2_structure_free(&s);
+    free(rows);
+    free(steps);
+    ASSERT_OK(fuse2_store_close(st));
+}
+
 static void test_pool_entries_travel_with_tasks_and_feed_move_14(void **state)
 {
     (void)state;
-    static test_pool pool;
-    memset(&pool, 0, sizeof pool);
-    pool.n = 12;
-    for (int i = 0; i < pool.n; i++) perovskite(&pool.entries[i], 3.7 + 0.05 * i, 1 + i % 2);
-    fuse2_pool_source source = {.user = &pool, .available = pool_available, .take = pool_take};
-    fuse2_pool_index index = {.user = &pool, .count = pool_count, .take_index = pool_take_index};
-    fuse2_controller_options opt = {.pool = &source, .pool_index = &index};
+    fuse2_pool pool;
+    make_test_pool(&pool);
+    fuse2_controller_options opt = {.pool = &pool};
     fuse2_config cfg;
     /* only move 14: every trial takes a dealt entry while the walker has one */
     load_campaign("ctl-pool", 11, 25, 2, "n_moves: {14: 1}\n", &cfg);
     fuse2_campaign_summary s;
     run_shuffled(&cfg, &opt, 3, 5, 1000000, &s);
     assert_true(s.finished);
-    /* 5 members took 5 entries; the 7 left were dealt to the 2 walkers by
-     * index (at most 6 each) and all used within their 10 steps each */
-    assert_int_equal(pool.taken, 12);
     char *csv = read_output(&cfg, "steps.csv");
-    int pool_members = 0, move14 = 0;
-    for (const char *p = csv; (p = strchr(p, '\n')) && p[1]; p++) {
+    int pool_members = 0;
+    for (const char *p = csv; (p = strchr(p, '\n')) && p[1]; p++)
         if (!strncmp(p + 1, "initial_pool,", 13)) pool_members++;
-        if (!strncmp(p + 1, "trial,", 6) && strstr(p + 1, ",14,") && strstr(p + 1, ",14,") < strchr(p + 1, '.'))
-            move14++;
-    }
     assert_int_equal(pool_members, 5);
-    assert_int_equal(move14, 20);
     free(csv);
-    for (int i = 0; i < pool.n; i++) fuse2_structure_free(&pool.entries[i]);
+    /* members 0..4 are entries 0..4; the 7 others were dealt by index
+     * (entry i to walker i mod 2) and each used by exactly one move-14 trial */
+    int entries[64], used[2];
+    int64_t n;
+    read_pool_use(&cfg, entries, &n, used, 2);
+    assert_int_equal(n, 25);
+    int seen[12] = {0};
+    for (int64_t i = 0; i < n; i++) {
+        if (i < 5) assert_int_equal(entries[i], i);
+        if (entries[i] >= 0) seen[entries[i]]++;
+    }
+    for (int e = 0; e < 12; e++) assert_int_equal(seen[e], 1);
+    assert_int_equal(used[0], 3); /* entries 6, 8, 10 */
+    assert_int_equal(used[1], 4); /* entries 5, 7, 9, 11 */
     fuse2_config_free(&cfg);
+
+    /* stopped twice and resumed: the same campaign, pool use included; the
+     * resumed runs read the pool from the file (none is passed) */
+    fuse2_config part;
+    load_campaign("ctl-pool-resumed", 11, 25, 2, "n_moves: {14: 1}\n", &part);
+    run_shuffled(&part, &opt, 2, 9, 8, &s);
+    assert_false(s.finished);
+    fuse2_controller_options none = {0};
+    run_shuffled(&part, &none, 3, 10, 9, &s);
+    assert_false(s.finished);
+    run_shuffled(&part, &none, 1, 11, 1000000, &s);
+    assert_true(s.finished);
+    int entries2[64], used2[2];
+    int64_t n2;
+    read_pool_use(&part, entries2, &n2, used2, 2);
+    load_campaign("ctl-pool", 11, 25, 2, "n_moves: {14: 1}\n", &cfg);
+    run_shuffled(&cfg, &opt, 3, 5, 1000000, &s);
+    assert_same_campaign(&cfg, &part);
+    assert_int_equal(used2[0], used[0]);
+    assert_int_equal(used2[1], used[1]);
+    int seen2[12] = {0};
+    for (int64_t i = 0; i < n2; i++)
+        if (entries2[i] >= 0) seen2[entries2[i]]++;
+    for (int e = 0; e < 12; e++) assert_int_equal(seen2[e], 1);
+    fuse2_config_free(&cfg);
+    fuse2_config_free(&part);
+    fuse2_pool_free(&pool);
 }
 
 int main(void)

@@ -464,7 +464,7 @@ static void test_generated_structures_are_mostly_one_submodule_wide(void **state
             assert_int_equal(s.natoms % c.apfu, 0);
             assert_true(s.natoms <= c.imax_fus * c.apfu);
             fuse2_submodules m = {0};
-            ASSERT_OK(fuse2_submodules_decompose(&s, &m));
+            ASSERT_OK(fuse2_submodules_decompose(&s, c.ap, &m));
             single += m.na == 1 && m.nb == 1;
             fuse2_submodules_free(&m);
             fuse2_structure_free(&s);

@@ -13,6 +13,14 @@
 #include "fuse2/submodule.h"
 #include "testutil.h"
 
+/* FUSE2's own decomposition (§5.2): on ap_s of the structure's atoms (§3.1). */
+static void decompose_fuse2(const fuse2_structure *s, fuse2_submodules *m)
+{
+    double ap_s;
+    ASSERT_OK(fuse2_structure_submodule_edge(s, &ap_s));
+    ASSERT_OK(fuse2_submodules_decompose(s, ap_s, m));
+}
+
 static void structure_from_composition(const char *formula, const double lengths[3],
                                        fuse2_structure *s)
 {
@@ -66,7 +74,7 @@ static void test_grids_of_fuse2_probe_structures(void **state)
         ASSERT_OK(fuse2_structure_submodule_edge(&s, &ap_s));
         if (probes[i].ap_s > 0) ASSERT_NEAR(ap_s, probes[i].ap_s, 1e-12);
         fuse2_submodules m = {0};
-        ASSERT_OK(fuse2_submodules_decompose(&s, &m));
+        ASSERT_OK(fuse2_submodules_decompose(&s, ap_s, &m));
         assert_int_equal(m.na, probes[i].grid[0]);
         assert_int_equal(m.nb, probes[i].grid[1]);
         assert_int_equal(m.nc, probes[i].grid[2]);
@@ -97,7 +105,7 @@ static void test_cubic_srtio3_splits_into_two_layers_of_five_atoms(void **state)
     fuse2_structure s = {0};
     cubic_srtio3(&s);
     fuse2_submodules m = {0};
-    ASSERT_OK(fuse2_submodules_decompose(&s, &m));
+    decompose_fuse2(&s, &m);
     ASSERT_NEAR(m.ap, 4.672, 1e-12);
     assert_int_equal(m.na, 1);
     assert_int_equal(m.nb, 1);
@@ -141,7 +149,7 @@ static void test_cubic_srtio3_splits_into_two_layers_of_five_atoms(void **state)
 static void assert_round_trip(const fuse2_structure *s, const char *what)
 {
     fuse2_submodules m = {0};
-    ASSERT_OK(fuse2_submodules_decompose(s, &m));
+    decompose_fuse2(s, &m);
     assert_int_equal(fuse2_submodules_natoms(&m), s->natoms);
     fuse2_submodules copy = {0};
     ASSERT_OK(fuse2_submodules_copy(&copy, &m));
@@ -264,7 +272,7 @@ static void test_snapped_assembly_without_shrink_keeps_a_matching_cell(void **st
     ASSERT_OK(fuse2_structure_add_atom(&s, 8, (const double[3]){0.25, 0.0, 0.0}));
     ASSERT_OK(fuse2_structure_add_atom(&s, 8, (const double[3]){0.75, 0.5, 0.0}));
     fuse2_submodules m = {0};
-    ASSERT_OK(fuse2_submodules_decompose(&s, &m)); /* SrTiO3: ap_s = 4.672 */
+    decompose_fuse2(&s, &m); /* SrTiO3: ap_s = 4.672 */
     assert_int_equal(m.na, 2);
     assert_int_equal(m.nb, 1);
     assert_int_equal(m.nc, 3);
@@ -296,7 +304,7 @@ static void test_snapped_assembly_falls_back_to_right_angles_for_impossible_shap
     fuse2_structure s = {0};
     cubic_srtio3(&s);
     fuse2_submodules m = {0};
-    ASSERT_OK(fuse2_submodules_decompose(&s, &m));
+    decompose_fuse2(&s, &m);
     m.angles[0] = 150.0; /* a move-9 shape (150, 150, 90) has no cell */
     m.angles[1] = 150.0;
     fuse2_structure r = {0};
@@ -317,16 +325,59 @@ static void test_decomposition_rejects_elements_without_fuse2_data(void **state)
     double L[3][3] = {{5, 0, 0}, {0, 5, 0}, {0, 0, 5}};
     memcpy(s.lattice, L, sizeof L);
     fuse2_submodules m = {0};
-    assert_int_equal(fuse2_submodules_decompose(&s, &m), FUSE2_ERR_ARG); /* no atoms */
+    double ap_s;
+    assert_int_equal(fuse2_structure_submodule_edge(&s, &ap_s), FUSE2_ERR_ARG); /* no atoms */
+    assert_int_equal(fuse2_submodules_decompose(&s, 4.0, &m), FUSE2_ERR_ARG);
     int unsupported = 0;
     for (int z = 1; z <= 103 && !unsupported; z++) {
         s.natoms = 0;
         ASSERT_OK(fuse2_structure_add_atom(&s, z, (const double[3]){0, 0, 0}));
-        if (fuse2_submodules_decompose(&s, &m) == FUSE2_ERR_UNSUPPORTED) unsupported = z;
-        fuse2_submodules_free(&m);
+        if (fuse2_structure_submodule_edge(&s, &ap_s) == FUSE2_ERR_UNSUPPORTED) unsupported = z;
     }
     assert_true(unsupported > 0);
     test_assert_error_contains("no FUSE2 atomic radius");
+    /* the edge is the caller's (campaign ap); an element without FUSE2 data
+     * still decomposes on a given edge, but not on a meaningless one */
+    ASSERT_OK(fuse2_submodules_decompose(&s, 4.0, &m));
+    assert_int_equal(fuse2_submodules_natoms(&m), 1);
+    fuse2_submodules_free(&m);
+    assert_int_equal(fuse2_submodules_decompose(&s, 0.0, &m), FUSE2_ERR_ARG);
+    test_assert_error_contains("sub-module edge must be > 0");
+    assert_int_equal(fuse2_submodules_decompose(&s, NAN, &m), FUSE2_ERR_ARG);
+    fuse2_structure_free(&s);
+}
+
+/* The grid follows the edge it is given (§17.1): SrTiO3 with oxidation
+ * states has I_p = 2(R_cat + R_an) = 4.585 A instead of ap_s = 4.672 A; a
+ * = 11.55 A is 2.52 I_p but 2.47 ap_s, so the grids differ in na. */
+static void test_decomposition_grid_follows_the_given_edge(void **state)
+{
+    (void)state;
+    fuse2_structure s = {0};
+    ASSERT_OK(fuse2_structure_init(&s, 5));
+    double L[3][3] = {{11.55, 0, 0}, {0, 4.6, 0}, {0, 0, 2.3}};
+    memcpy(s.lattice, L, sizeof L);
+    const int z[5] = {38, 22, 8, 8, 8};
+    const double f[5][3] = {{0.1, 0.5, 0.5}, {0.45, 0.5, 0.5}, {0.75, 0.1, 0.1}, {0.3, 0.0, 0.0}, {0.9, 0.5, 0.0}};
+    for (int i = 0; i < 5; i++) ASSERT_OK(fuse2_structure_add_atom(&s, z[i], f[i]));
+    fuse2_submodules m = {0};
+    decompose_fuse2(&s, &m);
+    ASSERT_NEAR(m.ap, 4.672, 1e-12);
+    assert_int_equal(m.na, 2);
+    const double ionic = 2 * ((1.18 + 0.605) / 2 + 1.40);
+    ASSERT_OK(fuse2_submodules_decompose(&s, ionic, &m));
+    ASSERT_NEAR(m.ap, ionic, 0.0);
+    assert_int_equal(m.na, 3);
+    assert_int_equal(m.nb, 1);
+    assert_int_equal(m.nc, 1);
+    assert_int_equal(fuse2_submodules_natoms(&m), 5);
+    ASSERT_NEAR(m.applied_shrink, 1.0, 0.0);
+    /* Sr at a = 0.1 -> bin 0, local 0.3; Ti at 0.45 -> bin 1, local 0.35 */
+    assert_int_equal(m.mods[0].natoms, 2);
+    ASSERT_NEAR(m.mods[0].local[0][0], 0.3, 1e-12);
+    assert_int_equal(m.mods[1].species[0], 22);
+    ASSERT_NEAR(m.mods[1].local[0][0], 0.35, 1e-12);
+    fuse2_submodules_free(&m);
     fuse2_structure_free(&s);
 }
 
@@ -341,6 +392,7 @@ int main(void)
         cmocka_unit_test(test_snapped_assembly_without_shrink_keeps_a_matching_cell),
         cmocka_unit_test(test_snapped_assembly_falls_back_to_right_angles_for_impossible_shapes),
         cmocka_unit_test(test_decomposition_rejects_elements_without_fuse2_data),
+        cmocka_unit_test(test_decomposition_grid_follows_the_given_edge),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

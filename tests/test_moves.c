@@ -6,10 +6,12 @@
 #include <string.h>
 
 #include "fuse2/composition.h"
+#include "fuse2/config.h"
 #include "fuse2/gen.h"
 #include "fuse2/moves.h"
 #include "fuse2/neighbors.h"
 #include "fuse2/submodule.h"
+#include "search/moves_internal.h"
 #include "testutil.h"
 
 /* ---- fixtures ---- */
@@ -78,10 +80,11 @@ static void one_element(fuse2_structure *s, int z, int n)
             s, z, (const double[3]){test_uniform(0, 1), test_uniform(0, 1), test_uniform(0, 1)}));
 }
 
-static void decompose(const fuse2_structure *s, fuse2_submodules *m)
+/* The decomposition a campaign gives the moves: on the campaign's ap. */
+static void decompose(const fixture *f, const fuse2_structure *s, fuse2_submodules *m)
 {
     memset(m, 0, sizeof *m);
-    ASSERT_OK(fuse2_submodules_decompose(s, m));
+    ASSERT_OK(fuse2_submodules_decompose(s, f->consts.ap, m));
 }
 
 static int same_structure(const fuse2_structure *a, const fuse2_structure *b)
@@ -205,7 +208,7 @@ static void test_module_moves_need_enough_submodules(void **state)
     fuse2_structure s;
     srtio3(&s, 3.905);
     fuse2_submodules m;
-    decompose(&s, &m);
+    decompose(&f, &s, &m);
     assert_int_equal(m.nmods, 2);
     assert_true(applicable(&f, 7, &s, &m));
     assert_false(applicable(&f, 8, &s, &m));
@@ -222,7 +225,7 @@ static void test_module_moves_need_enough_submodules(void **state)
     const double fr[2][3] = {{0, 0, 0}, {.5, .5, .5}};
     fuse2_structure mn;
     make_structure(&mn, l, 2, z, fr);
-    decompose(&mn, &m);
+    decompose(&g, &mn, &m);
     assert_int_equal(m.nmods, 1);
     assert_false(applicable(&g, 7, &mn, &m));
     assert_false(applicable(&g, 8, &mn, &m));
@@ -483,7 +486,7 @@ static void test_move_7_swaps_two_submodules_aligned_on_their_nearest_atoms(void
     srtio3(&s, 3.905);
     memset(&trial, 0, sizeof trial);
     fuse2_submodules m;
-    decompose(&s, &m);
+    decompose(&f, &s, &m);
     assert_int_equal(run_move(&f, 7, &s, &m, &trial), FUSE2_MOVE_DONE);
     assert_int_equal(trial.natoms, 5);
     for (int i = 0; i < 5; i++) {
@@ -530,13 +533,13 @@ static void test_move_8_exchanges_two_layers(void **state)
     make_structure(&s, l, 5, z, fr);
     memset(&trial, 0, sizeof trial);
     fuse2_submodules m, t;
-    decompose(&s, &m);
+    decompose(&f, &s, &m);
     assert_int_equal(m.nc, 3);
     assert_int_equal(m.nmods, 3);
     int seen[3] = {0};
     for (int rep = 0; rep < 12; rep++) {
         assert_int_equal(run_move(&f, 8, &s, &m, &trial), FUSE2_MOVE_DONE);
-        decompose(&trial, &t);
+        decompose(&f, &trial, &t);
         assert_int_equal(t.nmods, 3);
         int fixed = -1, nfixed = 0;
         for (int k = 0; k < 3; k++) {
@@ -581,7 +584,7 @@ static void test_move_9_changes_the_shape_of_the_grid(void **state)
     srtio3(&s, 3.905);
     memset(&trial, 0, sizeof trial);
     fuse2_submodules m;
-    decompose(&s, &m); /* 1x1x2, 90/90/90 */
+    decompose(&f, &s, &m); /* 1x1x2, 90/90/90 */
     int seen_other_grid = 0;
     for (int rep = 0; rep < 20; rep++) {
         assert_int_equal(run_move(&f, 9, &s, &m, &trial), FUSE2_MOVE_DONE);
@@ -615,7 +618,7 @@ static void test_move_10_rebuilds_one_submodule_on_the_four_local_sites(void **s
     memset(&trial, 0, sizeof trial);
     memset(&base, 0, sizeof base);
     fuse2_submodules m;
-    decompose(&s, &m); /* bins of 2 (Sr, O) and 3 (Ti, O, O) atoms */
+    decompose(&f, &s, &m); /* bins of 2 (Sr, O) and 3 (Ti, O, O) atoms */
     ASSERT_OK(fuse2_submodules_assemble_snapped(&m, m.ap, 1.0, &base));
     fuse2_structure_wrap_positions(&base);
     static const double sites[4][3] = {{0, 0, 0}, {.5, 0, 0}, {0, .5, 0}, {.5, .5, 0}};
@@ -704,7 +707,7 @@ static void test_every_move_keeps_the_composition_of_generated_structures(void *
             ASSERT_OK(fuse2_gen_structure(&f.gen, &f.consts, &f.tables, fus[c], 0, &grng, &cur,
                                           NULL));
             fuse2_submodules m;
-            decompose(&cur, &m);
+            decompose(&f, &cur, &m);
             for (int k = 1; k <= FUSE2_MOVE_COUNT; k++) {
                 if (!applicable(&f, k, &cur, &m)) continue;
                 fuse2_move_outcome o = run_move(&f, k, &cur, &m, &trial);
@@ -722,6 +725,416 @@ static void test_every_move_keeps_the_composition_of_generated_structures(void *
         if (done[k] == 0) fail_msg("move %d never completed", k + 1);
 }
 
+
+/* ---- moves 3, 5 and 13 ---- */
+/* Atoms whose species differ between a and b (same atoms, same order). */
+static int changed_atoms(const fuse2_structure *a, const fuse2_structure *b)
+{
+    int n = 0;
+    for (int i = 0; i < a->natoms; i++) n += a->species[i] != b->species[i];
+    return n;
+}
+
+static void assert_species_permuted_in_place(const fixture *f, const fuse2_structure *cur,
+                                             const fuse2_structure *trial)
+{
+    assert_int_equal(trial->natoms, cur->natoms);
+    assert_memory_equal(trial->lattice, cur->lattice, sizeof cur->lattice);
+    for (int i = 0; i < cur->natoms; i++)
+        assert_memory_equal(trial->frac[i], cur->frac[i], sizeof cur->frac[i]);
+    assert_true(fuse2_composition_matches(&f->gen.composition, trial));
+    for (int e = 0; e < f->gen.composition.nelements; e++)
+        assert_int_equal(count_species(trial, f->gen.composition.z[e]),
+                         count_species(cur, f->gen.composition.z[e]));
+    /* the species sequence differs; the changed atoms are among the chosen
+     * ones, so the chosen atoms held >= 2 species */
+    assert_true(changed_atoms(cur, trial) >= 2);
+    int first = -1, second = 0;
+    for (int i = 0; i < cur->natoms; i++) {
+        if (cur->species[i] == trial->species[i]) continue;
+        if (first < 0) first = cur->species[i];
+        else second |= cur->species[i] != first;
+    }
+    assert_true(second);
+}
+
+/* Five atoms of five different species: a shuffle of k atoms changes at most
+ * k of them, and a full derangement (all 5 changed) is frequent for k = 5. */
+static void five_species(fuse2_structure *s)
+{
+    double l[3][3];
+    cubic_lattice(6.0, l);
+    const int z[5] = {11, 19, 20, 38, 8}; /* Na K Ca Sr O */
+    const double fr[5][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 0, .5}, {0, .5, .5}, {.25, .25, .25}};
+    make_structure(s, l, 5, z, fr);
+}
+
+static void test_move_3_permutes_between_3_and_n_minus_1_atoms_in_place(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, "NaKCaSrO", 50, 51);
+    fuse2_structure s, trial;
+    five_species(&s);
+    memset(&trial, 0, sizeof trial);
+    int seen[6] = {0};
+    for (int rep = 0; rep < 200; rep++) {
+        assert_int_equal(run_move(&f, 3, &s, NULL, &trial), FUSE2_MOVE_DONE);
+        assert_species_permuted_in_place(&f, &s, &trial);
+        seen[changed_atoms(&s, &trial)]++;
+    }
+    /* k <= N - 1 = 4: never all five atoms; k >= 3: more than a swap happens */
+    assert_int_equal(seen[5], 0);
+    assert_true(seen[3] > 0 && seen[4] > 0);
+    fuse2_structure_free(&s);
+    /* many atoms of one species (SrTiO3 x 2): still >= 2 species among the
+     * chosen atoms, composition and positions kept */
+    fixture g;
+    fixture_init(&g, "SrTiO3", 50, 52);
+    fuse2_structure one;
+    srtio3(&one, 3.905);
+    ASSERT_OK(fuse2_moves_supercell(&one, 2, 2, FUSE2_SUPERCELL_REPEAT, &s));
+    for (int rep = 0; rep < 100; rep++) {
+        assert_int_equal(run_move(&g, 3, &s, NULL, &trial), FUSE2_MOVE_DONE);
+        assert_species_permuted_in_place(&g, &s, &trial);
+        assert_true(changed_atoms(&s, &trial) <= s.natoms - 1);
+    }
+    fuse2_structure_free(&one);
+    fuse2_structure_free(&s);
+    fuse2_structure_free(&trial);
+    fixture_free(&f);
+    fixture_free(&g);
+}
+
+static void test_move_5_permutes_all_atoms_in_place(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, "NaKCaSrO", 50, 53);
+    fuse2_structure s, trial;
+    five_species(&s);
+    memset(&trial, 0, sizeof trial);
+    int seen[6] = {0};
+    for (int rep = 0; rep < 200; rep++) {
+        assert_int_equal(run_move(&f, 5, &s, NULL, &trial), FUSE2_MOVE_DONE);
+        assert_species_permuted_in_place(&f, &s, &trial);
+        seen[changed_atoms(&s, &trial)]++;
+    }
+    /* k = N: derangements of all five (44 of the 119 non-identity orders) */
+    assert_true(seen[5] > 40);
+    assert_true(seen[2] > 0);
+    /* two species (Na2Cl2): every one of the 5 other orders is reached,
+     * including the one that changes all four atoms, never the original */
+    fixture g;
+    fixture_init(&g, "NaCl", 50, 54);
+    double l[3][3];
+    cubic_lattice(5.6, l);
+    const int z[4] = {11, 11, 17, 17};
+    const double fr[4][3] = {{0, 0, 0}, {.5, .5, 0}, {.5, 0, 0}, {0, .5, 0}};
+    fuse2_structure nacl;
+    make_structure(&nacl, l, 4, z, fr);
+    int orders[16] = {0};
+    for (int rep = 0; rep < 120; rep++) {
+        assert_int_equal(run_move(&g, 5, &nacl, NULL, &trial), FUSE2_MOVE_DONE);
+        assert_species_permuted_in_place(&g, &nacl, &trial);
+        int code = 0;
+        for (int i = 0; i < 4; i++) code |= (trial.species[i] == 17) << i;
+        orders[code]++;
+    }
+    assert_int_equal(orders[0xC], 0); /* the original Na Na Cl Cl */
+    const int others[5] = {0x3, 0x5, 0x6, 0x9, 0xA};
+    for (int k = 0; k < 5; k++) assert_true(orders[others[k]] > 0);
+    fuse2_structure_free(&nacl);
+    fuse2_structure_free(&s);
+    fuse2_structure_free(&trial);
+    fixture_free(&f);
+    fixture_free(&g);
+}
+
+static void test_move_13_builds_a_checked_structure_with_at_most_the_current_fus(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, "SrTiO3", 50, 55);
+    fuse2_structure one, cur, trial;
+    srtio3(&one, 3.905);
+    memset(&cur, 0, sizeof cur);
+    memset(&trial, 0, sizeof trial);
+    ASSERT_OK(fuse2_moves_supercell(&one, 3, 0, FUSE2_SUPERCELL_REPEAT, &cur)); /* 3 FUs */
+    int fus_seen[4] = {0};
+    for (int rep = 0; rep < 12; rep++) {
+        assert_int_equal(run_move(&f, 13, &cur, NULL, &trial), FUSE2_MOVE_DONE);
+        ASSERT_OK(fuse2_structure_validate(&trial, "move 13"));
+        assert_true(fuse2_composition_matches(&f.gen.composition, &trial));
+        int fus = trial.natoms / f.consts.apfu;
+        assert_true(fus >= 1 && fus <= 3);
+        fus_seen[fus]++;
+        /* it passes the generator's own error check (§4.4, limit = its N) */
+        fuse2_check_result r;
+        ASSERT_OK(fuse2_gen_check_structure(&trial, &f.gen, &f.consts, trial.natoms, &r));
+        assert_int_equal(r, FUSE2_CHECK_PASSED);
+    }
+    assert_true(fus_seen[1] + fus_seen[2] + fus_seen[3] == 12);
+    /* one FU: only one-FU structures */
+    for (int rep = 0; rep < 4; rep++) {
+        assert_int_equal(run_move(&f, 13, &one, NULL, &trial), FUSE2_MOVE_DONE);
+        assert_int_equal(trial.natoms, 5);
+    }
+    fuse2_structure_free(&one);
+    fuse2_structure_free(&cur);
+    fuse2_structure_free(&trial);
+    fixture_free(&f);
+    /* N < 4: the dispatcher turns 13 into 14 (max_fus = 4 FUs of TiO2) */
+    fixture g;
+    fixture_init(&g, "TiO2", 12, 56);
+    g.gen.use_spglib = 0;
+    double l[3][3] = {{4.6, 0, 0}, {0, 4.6, 0}, {0, 0, 2.96}};
+    const int z[3] = {22, 8, 8};
+    const double fr[3][3] = {{0, 0, 0}, {.3, .3, 0}, {.7, .7, 0}};
+    fuse2_structure tio2;
+    make_structure(&tio2, l, 3, z, fr);
+    int w[FUSE2_MOVE_COUNT] = {0};
+    w[12] = 1;
+    int more_than_current = 0;
+    for (int rep = 0; rep < 10; rep++) {
+        int used = 0;
+        ASSERT_OK(fuse2_moves_make_trial(&g.ctx, w, &tio2, NULL, &trial, &used));
+        assert_int_equal(used, 14);
+        assert_true(fuse2_composition_matches(&g.gen.composition, &trial));
+        more_than_current += trial.natoms > 3;
+    }
+    assert_true(more_than_current > 0); /* F = max_fus, not the current 1 FU */
+    fuse2_structure_free(&tio2);
+    fuse2_structure_free(&trial);
+    fixture_free(&g);
+}
+
+/* ---- per-move determinism ----
+ * SrTiO3 x 2 on a 1x1x4 grid of the generator's template (local sites
+ * (0,0,1/2), (1/2,0,1/2), (1/2,1/2,1/2), (0,1/2,1/2)), layers of 3, 2, 3, 2
+ * atoms: every one of the 14 moves applies (nc >= 3, 1-3-atom sub-modules,
+ * N = 10 <= max_atoms / 3, vacant grid points). */
+static void template_srtio3_x2(const fixture *f, fuse2_structure *s)
+{
+    double ap = f->consts.ap;
+    double l[3][3] = {{ap, 0, 0}, {0, ap, 0}, {0, 0, 2 * ap}};
+    const int z[10] = {38, 8, 8, 22, 8, 38, 8, 8, 22, 8};
+    const double uv[10][2] = {{0, 0}, {.5, 0}, {0, .5}, {.5, .5}, {0, 0},
+                              {.5, 0}, {0, .5}, {.5, .5}, {0, 0}, {.5, 0}};
+    const int layer[10] = {0, 0, 0, 1, 1, 2, 2, 2, 3, 3};
+    double fr[10][3];
+    for (int i = 0; i < 10; i++) {
+        fr[i][0] = uv[i][0];
+        fr[i][1] = uv[i][1];
+        fr[i][2] = (layer[i] + 0.5) / 4.0;
+    }
+    make_structure(s, l, 10, z, fr);
+}
+
+static void test_every_move_alone_is_reproducible_from_its_key(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, "SrTiO3", 30, 57);
+    f.gen.check_bonds = 0; /* a hand-made cell; the key, not the chemistry, is tested */
+    fuse2_structure cur, a, b;
+    template_srtio3_x2(&f, &cur);
+    memset(&a, 0, sizeof a);
+    memset(&b, 0, sizeof b);
+    fuse2_submodules m;
+    decompose(&f, &cur, &m);
+    assert_int_equal(m.nc, 4);
+    for (int k = 1; k <= FUSE2_MOVE_COUNT; k++)
+        if (!applicable(&f, k, &cur, &m)) fail_msg("move %d does not apply to the fixture", k);
+    for (int k = 1; k <= FUSE2_MOVE_COUNT; k++) {
+        int w[FUSE2_MOVE_COUNT] = {0};
+        w[k - 1] = 1;
+        int differs = 0;
+        for (uint32_t step = 0; step < 5; step++) {
+            int ma = 0, mb = 0;
+            fuse2_rng_init(&f.rng, 99, 1, step, 0x3001);
+            ASSERT_OK(fuse2_moves_make_trial(&f.ctx, w, &cur, &m, &a, &ma));
+            fuse2_rng_init(&f.rng, 99, 1, step, 0x3001);
+            ASSERT_OK(fuse2_moves_make_trial(&f.ctx, w, &cur, &m, &b, &mb));
+            assert_int_equal(ma, k);
+            assert_int_equal(mb, k);
+            if (!same_structure(&a, &b)) fail_msg("move %d: same key, different trials", k);
+            /* the next step's key */
+            fuse2_rng_init(&f.rng, 99, 1, step + 1, 0x3001);
+            ASSERT_OK(fuse2_moves_make_trial(&f.ctx, w, &cur, &m, &b, &mb));
+            assert_int_equal(mb, k);
+            differs += !same_structure(&a, &b);
+        }
+        if (differs == 0) fail_msg("move %d: five different keys gave five identical trials", k);
+    }
+    fuse2_submodules_free(&m);
+    fuse2_structure_free(&cur);
+    fuse2_structure_free(&a);
+    fuse2_structure_free(&b);
+    fixture_free(&f);
+}
+
+/* ---- the shrink of moves 7-10 is applied once (§17.3, Q47) ----
+ * Every local coordinate of the template cell is 0 or 1/2. A chain of module
+ * moves, each trial becoming the next current record the way a walker's
+ * accepted trial does (start = the trial, modules from it, revert_atoms
+ * None), must keep every local coordinate at 0.8 x {0, 1/2} = {0, 0.4}; a
+ * compounded shrink gives 0.32 after the second move. */
+/* Counts the local coordinates of s (decomposed on ap) equal to one of
+ * values[0..nvalues-1] (within 1e-9) into *hits, all of them into *total. */
+static void count_locals(const fuse2_structure *s, double ap, const double *values, int nvalues,
+                         int *hits, int *total)
+{
+    fuse2_submodules t;
+    memset(&t, 0, sizeof t);
+    ASSERT_OK(fuse2_submodules_decompose(s, ap, &t));
+    *hits = *total = 0;
+    for (int k = 0; k < t.nmods; k++)
+        for (int i = 0; i < t.mods[k].natoms; i++)
+            for (int a = 0; a < 3; a++) {
+                int hit = 0;
+                for (int v = 0; v < nvalues; v++) hit |= fabs(t.mods[k].local[i][a] - values[v]) < 1e-9;
+                *hits += hit;
+                ++*total;
+            }
+    fuse2_submodules_free(&t);
+}
+
+/* Runs `steps` module moves (8, 9, 10 by weight) from `start` through the
+ * walker's path: modules from the current start (moves_walker_modules,
+ * revert_atoms None), a trial from the dispatcher, the trial accepted as
+ * the next current record. With pass_move the move that built the start is
+ * handed on (as the campaign must); without it every start looks unshrunk.
+ * *once counts trials whose local coordinates are all in {0, 0.4},
+ * *compounded trials with a coordinate at 0.32 = 0.8^2 x 1/2. */
+static void module_chain(fixture *f, const fuse2_structure *start, int steps, int pass_move,
+                         int *once, int *compounded)
+{
+    fuse2_structure cur, trial;
+    memset(&cur, 0, sizeof cur);
+    memset(&trial, 0, sizeof trial);
+    ASSERT_OK(fuse2_structure_copy(&cur, start));
+    int w[FUSE2_MOVE_COUNT] = {0};
+    w[7] = w[8] = w[9] = 1;
+    int start_move = 0;
+    *once = *compounded = 0;
+    const double shrunk_once[2] = {0.0, 0.4}, shrunk_twice = 0.32;
+    for (int step = 0; step < steps; step++) {
+        fuse2_submodules m;
+        memset(&m, 0, sizeof m);
+        ASSERT_OK(moves_walker_modules(-1, &cur, &cur, pass_move ? start_move : 0, f->consts.ap,
+                                       f->gen.submodule_shrink, &m));
+        int used = 0;
+        fuse2_rng_init(&f->rng, 5, 0, (uint32_t)step, 0x3001);
+        ASSERT_OK(fuse2_moves_make_trial(&f->ctx, w, &cur, &m, &trial, &used));
+        assert_true(used >= 8 && used <= 10);
+        int hits, total;
+        count_locals(&trial, f->consts.ap, shrunk_once, 2, &hits, &total);
+        *once += hits == total;
+        count_locals(&trial, f->consts.ap, &shrunk_twice, 1, &hits, &total);
+        *compounded += hits > 0;
+        ASSERT_OK(fuse2_structure_copy(&cur, &trial)); /* accepted: start = trial */
+        start_move = used;
+        fuse2_submodules_free(&m);
+    }
+    fuse2_structure_free(&cur);
+    fuse2_structure_free(&trial);
+}
+
+static void test_repeated_module_moves_shrink_once(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_init(&f, "SrTiO3", 30, 58);
+    f.gen.check_bonds = 0;
+    f.gen.use_spglib = 0; /* compare local coordinates directly */
+    ASSERT_NEAR(f.gen.submodule_shrink, 0.8, 0.0);
+    fuse2_structure cur;
+    template_srtio3_x2(&f, &cur);
+    int once, compounded;
+    module_chain(&f, &cur, 6, 1, &once, &compounded);
+    assert_int_equal(once, 6);
+    assert_int_equal(compounded, 0);
+    /* the check can fail: without the start's move the second trial is
+     * shrunk twice (0.32; a third would fail the contact check) */
+    module_chain(&f, &cur, 2, 0, &once, &compounded);
+    assert_int_equal(once, 1);
+    assert_int_equal(compounded, 1);
+    /* revert_atoms False decomposes the relaxed structure, which carries no
+     * shrink: the next module move shrinks it (once) */
+    fuse2_submodules m;
+    memset(&m, 0, sizeof m);
+    ASSERT_OK(moves_walker_modules(0, &cur, &cur, 8, f.consts.ap, 0.8, &m));
+    ASSERT_NEAR(m.applied_shrink, 1.0, 0.0);
+    ASSERT_OK(moves_walker_modules(-1, &cur, &cur, 8, f.consts.ap, 0.8, &m));
+    ASSERT_NEAR(m.applied_shrink, 0.8, 0.0);
+    ASSERT_OK(moves_walker_modules(-1, &cur, &cur, 11, f.consts.ap, 0.8, &m));
+    ASSERT_NEAR(m.applied_shrink, 1.0, 0.0);
+    fuse2_submodules_free(&m);
+    fuse2_structure_free(&cur);
+    fixture_free(&f);
+}
+
+/* §17.1: with oxidation states the campaign's sub-module is the ionic
+ * I_p = 2(R_cat + R_an); the modules the moves act on and the cells they
+ * snap to use it, not 4 x mean atomic radius. SrTiO3 (Sr+2 Ti+4 O-2):
+ * I_p = 2((1.18 + 0.605)/2 + 1.40) = 4.585 A against ap_s = 4.672 A; a =
+ * 11.55 A is 2.52 I_p (3 sub-modules) but 2.47 ap_s (2). */
+static void test_oxidation_states_set_the_decomposition_edge(void **state)
+{
+    (void)state;
+    test_write_file("moves-dummy.lib", "species\nSr core 2.0\n");
+    const char *yaml = test_write_file("moves-ionic.yaml",
+                                       "composition: SrTiO3\nmax_atoms: 50\nimax_atoms: 50\nseed: 7\n"
+                                       "calculator:\n  name: builtin\n  library: moves-dummy.lib\n"
+                                       "oxidation_states: {Sr: 2, Ti: 4, O: -2}\niterations: 10\n");
+    fuse2_config cfg;
+    ASSERT_OK(fuse2_config_load(yaml, &cfg));
+    const double ionic = 2 * ((1.18 + 0.605) / 2 + 1.40);
+    ASSERT_NEAR(cfg.ap, ionic, 1e-12);
+    fixture f;
+    fixture_init(&f, "SrTiO3", 50, 59);
+    f.consts.ap = cfg.ap; /* as the worker does */
+    f.gen.check_bonds = 0;
+    f.gen.use_spglib = 0;
+    double l[3][3] = {{11.55, 0, 0}, {0, 4.6, 0}, {0, 0, 2.3}};
+    const int z[5] = {38, 22, 8, 8, 8};
+    const double fr[5][3] = {{0.1, 0.5, 0.5}, {0.45, 0.5, 0.5}, {0.75, 0.1, 0.1}, {0.3, 0.0, 0.0},
+                             {0.9, 0.5, 0.0}};
+    fuse2_structure s, trial;
+    make_structure(&s, l, 5, z, fr);
+    memset(&trial, 0, sizeof trial);
+    fuse2_submodules m;
+    memset(&m, 0, sizeof m);
+    ASSERT_OK(moves_walker_modules(cfg.revert_atoms, &s, &s, 0, cfg.ap, cfg.submodule_shrink, &m));
+    ASSERT_NEAR(m.ap, ionic, 1e-12);
+    assert_int_equal(m.na, 3);
+    assert_int_equal(m.nb, 1);
+    assert_int_equal(m.nc, 1);
+    /* a reshaped trial: every cell length is a multiple of I_p (c of I_p/2) */
+    int w[FUSE2_MOVE_COUNT] = {0};
+    w[8] = 1;
+    for (int rep = 0; rep < 5; rep++) {
+        int used = 0;
+        ASSERT_OK(fuse2_moves_make_trial(&f.ctx, w, &s, &m, &trial, &used));
+        assert_int_equal(used, 9);
+        double p[6];
+        fuse2_lattice_to_parameters(trial.lattice, p);
+        const double unit[3] = {ionic, ionic, ionic / 2};
+        int n = 1;
+        for (int a = 0; a < 3; a++) {
+            double q = p[a] / unit[a];
+            ASSERT_NEAR(q, rint(q), 1e-6);
+            n *= (int)rint(q);
+        }
+        assert_int_equal(n, 3);
+    }
+    fuse2_submodules_free(&m);
+    fuse2_structure_free(&s);
+    fuse2_structure_free(&trial);
+    fixture_free(&f);
+    fuse2_config_free(&cfg);
+}
 
 /* ---- dispatcher ---- */
 static void test_dispatcher_with_a_single_weight_uses_that_move(void **state)
@@ -808,7 +1221,7 @@ static void test_dispatcher_is_reproducible_from_the_rng_key(void **state)
     fuse2_rng_init(&grng, 31, 0, 0, FUSE2_RNG_PURPOSE_GEN_INITIAL);
     ASSERT_OK(fuse2_gen_structure(&f.gen, &f.consts, &f.tables, 2, 0, &grng, &cur, NULL));
     fuse2_submodules m;
-    decompose(&cur, &m);
+    decompose(&f, &cur, &m);
     int w[FUSE2_MOVE_COUNT];
     for (int k = 0; k < FUSE2_MOVE_COUNT; k++) w[k] = 1;
     int differs = 0;
@@ -931,6 +1344,12 @@ int main(void)
         cmocka_unit_test(test_move_8_exchanges_two_layers),
         cmocka_unit_test(test_move_9_changes_the_shape_of_the_grid),
         cmocka_unit_test(test_move_10_rebuilds_one_submodule_on_the_four_local_sites),
+        cmocka_unit_test(test_move_3_permutes_between_3_and_n_minus_1_atoms_in_place),
+        cmocka_unit_test(test_move_5_permutes_all_atoms_in_place),
+        cmocka_unit_test(test_move_13_builds_a_checked_structure_with_at_most_the_current_fus),
+        cmocka_unit_test(test_every_move_alone_is_reproducible_from_its_key),
+        cmocka_unit_test(test_repeated_module_moves_shrink_once),
+        cmocka_unit_test(test_oxidation_states_set_the_decomposition_edge),
         cmocka_unit_test(test_dispatcher_with_a_single_weight_uses_that_move),
         cmocka_unit_test(test_dispatcher_fails_cleanly_without_an_applicable_move),
         cmocka_unit_test(test_dispatcher_is_reproducible_from_the_rng_key),

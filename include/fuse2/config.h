@@ -51,7 +51,7 @@ typedef struct fuse2_config {
 
     /* ---- §1.2 search ---- */
     int initial_gen;
-    int iterations;            /* total relaxation budget of the campaign (§17.4) */
+    int iterations;            /* total relaxation budget of the campaign (§17.4), required, >= 1 */
     int search;                /* 1 = basin hopping (the only one) */
     int search_gen_bh;
     double T;                  /* eV/atom, Metropolis temperature T0 */
@@ -87,6 +87,7 @@ typedef struct fuse2_config {
     /* ---- §17 fuse2-mpi ---- */
     int walkers;
     double checkpoint_interval; /* s between commits of the campaign file */
+    int progress_steps;        /* a progress line every this many decided steps; 0 = every 10 s */
     uint64_t seed;             /* required */
     double symprec;            /* Å */
     double submodule_shrink;   /* (0, 1] */

@@ -52,6 +52,8 @@ typedef struct fuse2_task {
      * the moves act on (§11.3, revert_atoms). */
     fuse2_structure current;
     fuse2_structure current_start;
+    int current_move;           /* STEP: the move that built current_start (0: initial
+                                   population), so moves 7-10 shrink only once (Q47) */
     /* ML-pool structures: MEMBER: npool = 1 when the member comes from the
      * pool (otherwise the generator builds it). STEP: the walker's next
      * dealt entries (§17.4), used in order by move 14; the result says how
@@ -107,8 +109,11 @@ typedef struct fuse2_controller_options {
     double checkpoint_seconds;      /* commit at least this often (0: 30 s) */
     double flush_seconds;           /* make rows visible to readers this often (0: 1 s) */
     double progress_seconds;        /* a progress line this often (0: 10 s) */
-    const struct fuse2_pool_source *pool;      /* ML pool for the initial population, or NULL */
-    const struct fuse2_pool_index *pool_index; /* the same pool by index, for dealing, or NULL */
+    /* ML pool of a new campaign (fuse2/pool.h), stored in the campaign file
+     * when it is created; NULL: the configuration's pool
+     * (read_exisiting_structures from path_to_structures), if any. A
+     * resumed campaign always uses the pool stored in its file. */
+    const struct fuse2_pool *pool;
 } fuse2_controller_options;
 
 /* Opens the campaign of cfg: creates cfg's campaign file, or, when it

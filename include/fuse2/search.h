@@ -44,6 +44,7 @@ enum {
     FUSE2_RNG_PURPOSE_RATTLE_INITIAL = 0x5203,
     FUSE2_RNG_PURPOSE_POOL_INITIAL = 0x5204,
     FUSE2_RNG_PURPOSE_POOL_WALKER = 0x5205,
+    FUSE2_RNG_PURPOSE_POOL_ORDER = 0x5206,  /* (0, 0): pull_random order of a pool directory */
     FUSE2_RNG_PURPOSE_RATTLE_TRIAL = 0x5300, /* + trial index 0..255 */
     FUSE2_MAX_TRIALS_PER_STEP = 256
 };
@@ -86,6 +87,8 @@ typedef struct fuse2_record {
     fuse2_record_origin origin;
     int relax_steps;
     double wall_seconds;
+    int pool_slot;              /* the task's ML-pool structure it was made from
+                                   (fuse2/controller.h), -1 if none */
 } fuse2_record;
 
 /* Zeroed record with empty structures. */
@@ -228,10 +231,8 @@ typedef struct fuse2_campaign_options {
     fuse2_log_fn log;           /* may be NULL */
     void *log_user;
     double progress_seconds;    /* a progress line this often (0: 10 s) */
-    const struct fuse2_pool_source *pool; /* ML pool, NULL = none */
-    /* The same pool by index: what the initial population leaves is dealt
-     * to the walkers' move 14 (§17.4). NULL: walkers get no pool entries. */
-    const fuse2_pool_index *pool_index;
+    /* ML pool of a new campaign (fuse2/pool.h; fuse2_controller_options) */
+    const struct fuse2_pool *pool;
 } fuse2_campaign_options;
 
 typedef struct fuse2_campaign_summary {

@@ -12,6 +12,9 @@
  *   /steps/records                    one row per decided walker step; also
  *                                     the walker's state after the step
  *   /checkpoints/records              one row per commit (fuse2_store_checkpoint_row)
+ *   /pool/records, /pool/species, /pool/positions
+ *                                     the ML pool, written once at creation
+ *                                     (fuse2_store_pool_row)
  *
  * Append-only with commits: rows are buffered by the append calls, written
  * and flushed by fuse2_store_flush (visible to live readers), and committed
@@ -40,7 +43,8 @@ enum {
     FUSE2_STORE_SCHEMA_VERSION = 1,
     FUSE2_STORE_REASON_LEN = 128,   /* longer reasons are cut */
     FUSE2_STORE_NAME_LEN = 32,
-    FUSE2_STORE_HOSTS_LEN = 256
+    FUSE2_STORE_HOSTS_LEN = 256,
+    FUSE2_STORE_SOURCE_LEN = 128    /* pool entry file names */
 };
 
 /* One evaluated structure (/structures/records). The values of origin and
@@ -60,6 +64,8 @@ typedef struct fuse2_store_structure_row {
     int32_t relax_steps;
     int32_t rank;               /* MPI rank that relaxed it (informational) */
     int32_t spacegroup;         /* of the relaxed structure, 0 if unknown */
+    int32_t pool_entry;         /* ML-pool entry it was built from (member from the
+                                   pool, or move 14 taking one), -1 if none */
     double energy;              /* eV, total */
     double energy_per_atom;     /* eV/atom (quantised); failed: the score */
     double score;               /* eV/atom used for acceptance */
@@ -88,6 +94,8 @@ typedef struct fuse2_store_step_row {
     int32_t stopped;            /* fuse2_walker_stop after the step */
     int32_t r, ca;              /* counters after the step */
     int32_t relaxations;        /* trials relaxed by the walker so far */
+    int32_t pool_used;          /* ML-pool entries dealt to the walker that it has
+                                   used so far (§17.4) */
     double score_before;        /* eV/atom, current before the step */
     double score_trial;         /* eV/atom, the best trial */
     double current_score;       /* eV/atom, after the step */
@@ -125,6 +133,17 @@ typedef struct fuse2_store_run_row {
     int64_t structures_at_start;
 } fuse2_store_run_row;
 
+/* One ML-pool entry (/pool/records); its atoms are entries atom_offset ..
+ * atom_offset + natoms - 1 of /pool/species and /pool/positions. */
+typedef struct fuse2_store_pool_row {
+    int64_t atom_offset;
+    int32_t index;              /* entry index = row number, the pool's order */
+    int32_t natoms;
+    double rank_energy;         /* eV/atom from the pool's ranking, NaN if unranked */
+    double cell[3][3];          /* Å, lattice vectors as rows */
+    char source[FUSE2_STORE_SOURCE_LEN]; /* where it came from, e.g. the CIF file name */
+} fuse2_store_pool_row;
+
 typedef struct fuse2_store_counts {
     int64_t n_structures, n_atoms, n_steps, n_checkpoints, n_runs;
 } fuse2_store_counts;
@@ -137,6 +156,14 @@ typedef struct fuse2_store fuse2_store;
  * texts, and starts SWMR writing. */
 fuse2_status fuse2_store_create(const char *path, const char *config_yaml, const char *resolved_yaml,
                                 fuse2_store **out);
+/* The same, storing the ML pool too: npool structures with their sources
+ * and ranking energies (eV/atom, NaN if none; NULL = all NaN). The pool is
+ * part of the file from its creation on and never changes. */
+fuse2_status fuse2_store_create_with_pool(const char *path, const char *config_yaml,
+                                          const char *resolved_yaml, int npool,
+                                          const fuse2_structure *structures,
+                                          const char (*sources)[FUSE2_STORE_SOURCE_LEN],
+                                          const double *rank_energy, fuse2_store **out);
 /* Opens an existing campaign file for writing: clears the marks a killed
  * writer leaves (as `h5clear -s` does), discards every row past the last
  * checkpoint, starts SWMR writing, and returns the committed lengths. */
@@ -184,6 +211,13 @@ fuse2_status fuse2_store_read_step_rows(fuse2_store *st, int64_t first, int64_t 
 fuse2_status fuse2_store_read_checkpoints(fuse2_store *st, int64_t first, int64_t n,
                                           fuse2_store_checkpoint_row *rows);
 fuse2_status fuse2_store_read_runs(fuse2_store *st, int64_t first, int64_t n, fuse2_store_run_row *rows);
+/* Entries of the ML pool (0 for a file without /pool). */
+fuse2_status fuse2_store_pool_count(fuse2_store *st, int64_t *n);
+fuse2_status fuse2_store_read_pool_rows(fuse2_store *st, int64_t first, int64_t n,
+                                        fuse2_store_pool_row *rows);
+/* The structure of a pool row; `out` initialised or zeroed, replaced. */
+fuse2_status fuse2_store_read_pool_structure(fuse2_store *st, const fuse2_store_pool_row *row,
+                                             fuse2_structure *out);
 /* The config text (resolved = 0: as given; 1: resolved); *text is malloc'ed. */
 fuse2_status fuse2_store_read_config(fuse2_store *st, int resolved, char **text);
 

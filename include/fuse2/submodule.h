@@ -30,6 +30,11 @@ typedef struct fuse2_submodules {
     double lattice[3][3];       /* parent lattice rows (Å) */
     double sub_lattice[3][3];   /* exact sub-module cell: lattice[i] / n_i */
     double angles[3];           /* shape angles alpha, beta, gamma (degrees, unrounded) */
+    /* Shrink already contained in the local coordinates: 1 after decompose;
+     * the building move's submodule_shrink when the decomposed structure was
+     * built by moves 7-10, so that the next module move does not shrink the
+     * same coordinates again (§17.3, Q47). Kept by copy, ignored by assembly. */
+    double applied_shrink;
     fuse2_submodule *mods;      /* p fastest, then q, then layer s: index p + na*(q + nb*s) */
 } fuse2_submodules;
 
@@ -41,11 +46,16 @@ fuse2_status fuse2_structure_submodule_edge(const fuse2_structure *s, double *ap
  * nc = round(2c/ap), Python rounding (half to even), 0 -> 1 (Q5). */
 void fuse2_submodule_grid(const double lengths[3], double ap, int grid[3]);
 
-/* Decomposes s (§5.2 intended, §17.3): coordinates wrapped, each atom binned
- * once (floor(f*n + 1e-8), clamped, Q1), local fractional coordinates (Q2),
- * no shrink. `out` must be zeroed before the first call; it is replaced.
- * Free with fuse2_submodules_free. */
-fuse2_status fuse2_submodules_decompose(const fuse2_structure *s, fuse2_submodules *out);
+/* Decomposes s (§5.2 intended, §17.3) on the grid of sub-module edge ap
+ * (Å, > 0; fuse2_submodule_grid): coordinates wrapped, each atom binned once
+ * (floor(f*n + 1e-8), clamped, Q1), local fractional coordinates (Q2), no
+ * shrink (applied_shrink = 1). A campaign passes its own ap, the edge the
+ * generator builds with (§3.1, or the ionic I_p of §17.1 with oxidation
+ * states), so moves 7-10 snap to the generator's sub-module; code without a
+ * campaign passes fuse2_structure_submodule_edge(s) (FUSE2's ap_s).
+ * `out` must be zeroed before the first call; it is replaced. Free with
+ * fuse2_submodules_free. */
+fuse2_status fuse2_submodules_decompose(const fuse2_structure *s, double ap, fuse2_submodules *out);
 void fuse2_submodules_free(fuse2_submodules *m);
 /* Deep copy; dst zeroed or previously used. */
 fuse2_status fuse2_submodules_copy(fuse2_submodules *dst, const fuse2_submodules *src);

@@ -91,6 +91,9 @@ typedef struct campaign_view {
     int64_t initial_done, failed, steps_decided, steps_pending, accepted;
     int have_best;
     fuse2_store_structure_row best;
+    /* the ML pool: entries, and how many seeded members / move-14 trials */
+    int64_t pool_entries, pool_members, pool_trials;
+    char best_pool_source[FUSE2_STORE_SOURCE_LEN];
     /* rates from the latest run */
     int64_t steps_at_run_start;
     int have_rate;
@@ -258,6 +261,10 @@ static fuse2_status scan_structures(fuse2_store *st, campaign_view *v)
             const fuse2_store_structure_row *r = &rows[i];
             int usable = is_usable(r);
             if (r->status == 2) v->failed++;
+            if (r->pool_entry >= 0) {
+                if (r->walker < 0) v->pool_members++;
+                else v->pool_trials++;
+            }
             if (r->walker < 0) {
                 v->initial_done++;
                 if (usable && r->energy_per_atom < v->initial_best) v->initial_best = r->energy_per_atom;
@@ -340,6 +347,7 @@ static fuse2_status build_view(const char *path, int committed_only, int want_pl
     v->initial_best = INFINITY;
     FUSE2_CALL(cli_campaign_open(path, stp, &v->counts, &newest_run, &have_run));
     fuse2_store *st = *stp;
+    FUSE2_CALL(fuse2_store_pool_count(st, &v->pool_entries));
     v->nruns = (int)v->counts.n_runs;
     if (v->nruns > 0) {
         v->runs = malloc((size_t)v->nruns * sizeof *v->runs);
@@ -360,6 +368,11 @@ static fuse2_status build_view(const char *path, int committed_only, int want_pl
     if (!v->have_rate) FUSE2_CALL(checkpoint_rates(st, v));
     FUSE2_CALL(scan_structures(st, v));
     FUSE2_CALL(resolve_walkers(st, v));
+    if (v->have_best && v->best.pool_entry >= 0 && v->best.pool_entry < v->pool_entries) {
+        fuse2_store_pool_row prow;
+        FUSE2_CALL(fuse2_store_read_pool_rows(st, v->best.pool_entry, 1, &prow));
+        snprintf(v->best_pool_source, sizeof v->best_pool_source, "%s", prow.source);
+    }
     FUSE2_CALL(best_so_far(v));
     return FUSE2_OK;
 }
@@ -506,6 +519,12 @@ static void print_json(const campaign_view *v)
     if (v->have_best) json_structure_ref(&w, "best", &v->best);
     else json_null(&w, "best");
 
+    json_begin_object(&w, "pool");
+    json_int(&w, "entries", (long)v->pool_entries);
+    json_int(&w, "initial_members", (long)v->pool_members);
+    json_int(&w, "move14_trials", (long)v->pool_trials);
+    json_end_object(&w);
+
     json_begin_object(&w, "acceptance");
     json_int(&w, "accepted", (long)v->accepted);
     json_int(&w, "steps", (long)v->steps_decided);
@@ -645,8 +664,13 @@ static void print_text(const campaign_view *v)
 
     if (v->have_best) {
         describe_record(line, sizeof line, &v->best);
-        printf("best: %.6f eV/atom, %s\n", v->best.energy_per_atom, line);
+        printf("best: %.6f eV/atom, %s", v->best.energy_per_atom, line);
+        if (v->best_pool_source[0]) printf(", from ML-pool entry %d (%s)", v->best.pool_entry, v->best_pool_source);
+        printf("\n");
     } else printf("best: none yet\n");
+    if (v->pool_entries > 0)
+        printf("ML pool: %lld entries; %lld seeded the initial population, %lld taken by move 14\n",
+               (long long)v->pool_entries, (long long)v->pool_members, (long long)v->pool_trials);
     format_percent(a, sizeof a, ratio(v->accepted, v->steps_decided));
     printf("acceptance: %lld of %lld steps (%s)\n", (long long)v->accepted, (long long)v->steps_decided, a);
 

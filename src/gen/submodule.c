@@ -91,16 +91,19 @@ static fuse2_status submodules_setup(fuse2_submodules *m, const int grid[3],
     double params[6];
     fuse2_lattice_to_parameters(lattice, params);
     memcpy(m->angles, params + 3, sizeof m->angles);
+    m->applied_shrink = 1.0;
     m->mods = calloc((size_t)nmods, sizeof *m->mods);
     if (!m->mods) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "decomposition: out of memory");
     m->nmods = nmods;
     return FUSE2_OK;
 }
 
-fuse2_status fuse2_submodules_decompose(const fuse2_structure *s, fuse2_submodules *out)
+fuse2_status fuse2_submodules_decompose(const fuse2_structure *s, double ap, fuse2_submodules *out)
 {
-    double ap = 0.0;
-    FUSE2_CALL(fuse2_structure_submodule_edge(s, &ap));
+    if (!s || !out) return FUSE2_RAISE(FUSE2_ERR_ARG, "decomposition: missing argument");
+    if (!(ap > 0.0) || !isfinite(ap))
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "decomposition: sub-module edge must be > 0 (got %g)", ap);
+    if (s->natoms <= 0) return FUSE2_RAISE(FUSE2_ERR_ARG, "decomposition: structure has no atoms");
     double params[6];
     fuse2_lattice_to_parameters(s->lattice, params);
     for (int i = 0; i < 6; i++)
@@ -146,6 +149,7 @@ fuse2_status fuse2_submodules_copy(fuse2_submodules *dst, const fuse2_submodules
     FUSE2_CALL_GOTO(st, submodules_setup(dst, grid, src->lattice, src->ap), fail);
     memcpy(dst->sub_lattice, src->sub_lattice, sizeof dst->sub_lattice);
     memcpy(dst->angles, src->angles, sizeof dst->angles);
+    dst->applied_shrink = src->applied_shrink;
     for (int k = 0; k < src->nmods; k++)
         for (int a = 0; a < src->mods[k].natoms; a++)
             FUSE2_CALL_GOTO(st, fuse2_submodule_add_atom(&dst->mods[k], src->mods[k].species[a],

@@ -15,6 +15,7 @@
 #include <yaml.h>
 
 #include "fuse2/elements.h"
+#include "fuse2/search.h"
 
 /* 1 GPa in eV/Å^3 (1e9 Pa * 1e-30 m^3 / 1.602176634e-19 J). */
 #define GPA_TO_EV_PER_A3 (1e-21 / 1.602176634e-19)
@@ -192,9 +193,10 @@ static const key_spec top_keys[] = {
     {"ratt_dist", K_DOUBLE, CFG(ratt_dist), GE, 0, NO_LIMIT, 0},
     {"use_spglib", K_BOOL, CFG(use_spglib), NO_LIMIT, 0, NO_LIMIT, 0},
     {"initial_gen", K_INT, CFG(initial_gen), GE, 1, NO_LIMIT, 0},
-    {"iterations", K_INT, CFG(iterations), GE, 0, NO_LIMIT, 0},
+    {"iterations", K_SPECIAL, 0, NO_LIMIT, 0, NO_LIMIT, 0},
     {"search", K_SPECIAL, 0, NO_LIMIT, 0, NO_LIMIT, 0},
-    {"search_gen_bh", K_INT, CFG(search_gen_bh), GE, 1, NO_LIMIT, 0},
+    /* trial k of a step has its own rattle stream RATTLE_TRIAL + k, k < 256 (fuse2/search.h) */
+    {"search_gen_bh", K_INT, CFG(search_gen_bh), GE, 1, GE, FUSE2_MAX_TRIALS_PER_STEP},
     {"T", K_DOUBLE, CFG(T), GT, 0, NO_LIMIT, 0},
     {"melt_threshold", K_INT, CFG(melt_threshold), GE, 0, NO_LIMIT, 0},
     {"rmax", K_INT, CFG(rmax), GE, 1, NO_LIMIT, 0},
@@ -226,6 +228,7 @@ static const key_spec top_keys[] = {
     {"stop_file", K_STRING, CFG(stop_file), NO_LIMIT, 0, NO_LIMIT, 0},
     {"walkers", K_INT, CFG(walkers), GE, 1, NO_LIMIT, 0},
     {"checkpoint_interval", K_DOUBLE, CFG(checkpoint_interval), GT, 0, NO_LIMIT, 0},
+    {"progress_steps", K_INT, CFG(progress_steps), GE, 0, NO_LIMIT, 0},
     {"seed", K_SPECIAL, 0, NO_LIMIT, 0, NO_LIMIT, 0},
     {"symprec", K_DOUBLE, CFG(symprec), GT, 0, NO_LIMIT, 0},
     {"submodule_shrink", K_DOUBLE, CFG(submodule_shrink), GT, 0, GE, 1},
@@ -637,6 +640,15 @@ static void parse_special(ctx *c, yaml_document_t *doc, const char *key, const y
         if (get_string(c, key, v, &t) && strcmp(t, "neutral"))
             add_error(c, line_of(v), "system_type must be 'neutral' (FUSE2's ionic paths are dead code); "
                       "give 'oxidation_states' for the ionic sub-module size");
+    } else if (!strcmp(key, "iterations")) {
+        int n;
+        /* FUSE2's default 0 would pass here and fail only when the run starts
+         * ("no initial population"): say what the key means instead */
+        if (!get_int(c, key, v, &n)) return;
+        if (n < 1)
+            add_error(c, line_of(v), "'iterations' must be >= 1 (got %d): it is the campaign's total relaxation "
+                      "budget (initial population + basin-hopping trials)", n);
+        else cfg->iterations = n;
     } else if (!strcmp(key, "search")) {
         int s;
         if (get_int(c, key, v, &s) && s != 1)
@@ -766,7 +778,7 @@ fuse2_status fuse2_config_init(fuse2_config *cfg)
     cfg->ratt_dist = 0.05;
     cfg->use_spglib = 1;
     cfg->initial_gen = 20;
-    cfg->iterations = 0;
+    cfg->iterations = 0; /* required (>= 1): FUSE2's default 0 relaxes nothing */
     cfg->search = 1;
     cfg->search_gen_bh = 1;
     cfg->T = 0.02;
@@ -796,6 +808,7 @@ fuse2_status fuse2_config_init(fuse2_config *cfg)
     cfg->campaign_file = dup_string("campaign.h5");
     cfg->stop_file = dup_string("stop.txt");
     cfg->checkpoint_interval = 30.0;
+    cfg->progress_steps = 0; /* a progress line every 10 s */
     if (!cfg->source || !cfg->path_to_structures || !cfg->gn_boss_command || !cfg->gn_template_path ||
         !cfg->output_dir || !cfg->campaign_file || !cfg->stop_file) {
         fuse2_config_free(cfg);
@@ -895,12 +908,20 @@ fuse2_status fuse2_config_load(const char *path, fuse2_config *cfg)
     if (check_mapping(&c, &doc, root, NULL)) {
         /* composition first: oxidation_states refers to it */
         const yaml_node_t *oxidation = NULL;
-        int seen_required[5] = {0};
-        static const char *const required[5] = {"composition", "max_atoms", "imax_atoms", "calculator", "seed"};
+        enum { NREQUIRED = 6 };
+        int seen_required[NREQUIRED] = {0};
+        static const char *const required[NREQUIRED] = {"composition", "max_atoms", "imax_atoms",
+                                                        "calculator",  "seed",      "iterations"};
+        /* why a key without a default is required, for the message */
+        static const char *const why[NREQUIRED] = {
+            "", "", "", "",
+            " (a campaign is reproducible only with an explicit seed)",
+            " (the campaign's total relaxation budget, initial population + basin-hopping trials, >= 1; "
+            "FUSE2's default 0 would relax nothing)"};
         FOR_PAIRS(&doc, root, k, v) if (!strcmp(scalar_text(k), "composition")) parse_composition(&c, &doc, v);
         FOR_PAIRS(&doc, root, k, v) {
             const char *key = scalar_text(k);
-            for (int i = 0; i < 5; i++) seen_required[i] |= !strcmp(key, required[i]);
+            for (int i = 0; i < NREQUIRED; i++) seen_required[i] |= !strcmp(key, required[i]);
             const key_spec *s = find_key(top_keys, key);
             if (!s) {
                 int replaced = 0;
@@ -921,10 +942,8 @@ fuse2_status fuse2_config_load(const char *path, fuse2_config *cfg)
                 apply_simple(&c, s, v, cfg);
             }
         }
-        for (int i = 0; i < 5; i++)
-            if (!seen_required[i])
-                add_error(&c, line_of(root), "missing required key '%s'%s", required[i],
-                          i == 4 ? " (a campaign is reproducible only with an explicit seed)" : "");
+        for (int i = 0; i < NREQUIRED; i++)
+            if (!seen_required[i]) add_error(&c, line_of(root), "missing required key '%s'%s", required[i], why[i]);
         if (oxidation && cfg->composition.nelements) parse_oxidation_states(&c, &doc, oxidation);
         if (!c.nerrors) derive(&c, &doc, root);
     }

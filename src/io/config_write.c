@@ -137,6 +137,8 @@ fuse2_status fuse2_config_write_yaml(FILE *out, const fuse2_config *cfg)
     fprintf(out, "\n# ---- fuse2-mpi ----\n");
     key_int(out, "", "walkers", cfg->walkers, NULL);
     key_double(out, "", "checkpoint_interval", cfg->checkpoint_interval, "s");
+    key_int(out, "", "progress_steps", cfg->progress_steps,
+            cfg->progress_steps > 0 ? "decided steps per progress line" : "0 = a progress line every 10 s");
     fprintf(out, "seed: %" PRIu64 "\n", cfg->seed);
     key_double(out, "", "symprec", cfg->symprec, "A");
     key_double(out, "", "submodule_shrink", cfg->submodule_shrink, NULL);

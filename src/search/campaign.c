@@ -18,7 +18,6 @@ fuse2_status fuse2_campaign_run_serial(const fuse2_config *cfg, const fuse2_camp
         copt.log_user = opt->log_user;
         copt.progress_seconds = opt->progress_seconds;
         copt.pool = opt->pool;
-        copt.pool_index = opt->pool_index;
     }
     fuse2_worker *worker = NULL;
     fuse2_controller *ctl = NULL;

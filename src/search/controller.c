@@ -20,6 +20,7 @@
 #include "fuse2/config.h"
 #include "fuse2/controller.h"
 #include "fuse2/moves.h"
+#include "fuse2/pool.h"
 #include "fuse2/store.h"
 #include "fuse2/structure_io.h"
 
@@ -44,14 +45,16 @@ typedef struct walker_slot {
     fuse2_walker w;             /* T, counters, scores, current (relaxed) and best structures */
     fuse2_structure current_start;
     int64_t current_id, best_id;
+    int current_move;           /* the move that built current_start (0: a member) */
     int running;                /* its step task is out */
     /* §17.4 dealt ML-pool entries: taken from the deal in order and kept
      * here until a step reports them used. */
     int has_deal;
     fuse2_pool_deal deal;
-    fuse2_pool_source deal_source;
     int nqueued;
     fuse2_structure queued[FUSE2_TASK_MAX_POOL];
+    int queued_index[FUSE2_TASK_MAX_POOL]; /* their pool entries */
+    int pool_used;              /* dealt entries its steps have used */
 } walker_slot;
 
 struct fuse2_controller {
@@ -64,6 +67,8 @@ struct fuse2_controller {
     int32_t run;
     fuse2_store_run_row run_row;
     fuse2_bh_params bh;
+    fuse2_pool pool;            /* the campaign's ML pool, as stored in its file */
+    fuse2_pool_index pool_view;
 
     int n_init;
     member *members;
@@ -79,6 +84,7 @@ struct fuse2_controller {
 
     double t_open, elapsed_base; /* elapsed = elapsed_base + (now - t_open) */
     double last_flush, last_checkpoint, last_progress, last_stop_check;
+    int64_t progress_step_lines; /* progress_steps > 0: lines printed, = steps_run / progress_steps */
     int64_t relaxations, steps;  /* whole campaign */
     int64_t relaxations_run, steps_run; /* this invocation */
     double best_score;
@@ -267,10 +273,11 @@ static fuse2_status write_relaxed_structure(const fuse2_controller *c, const fus
 }
 
 static fuse2_status append_record(fuse2_controller *c, const fuse2_record *r, int spacegroup, int rank,
-                                  int64_t *id)
+                                  int pool_entry, int64_t *id)
 {
     fuse2_store_structure_row row;
     memset(&row, 0, sizeof row);
+    row.pool_entry = pool_entry;
     row.origin = (int32_t)r->origin;
     row.walker = r->walker;
     row.step = r->step;
@@ -312,10 +319,11 @@ static int walker_budget(const fuse2_controller *c, int w)
 }
 
 static fuse2_status load_structures(fuse2_controller *c, int64_t id, fuse2_structure *relaxed,
-                                    fuse2_structure *start, double *score)
+                                    fuse2_structure *start, double *score, int *move)
 {
     fuse2_store_structure_row row;
     FUSE2_CALL(fuse2_store_read_structure_rows(c->store, id, 1, &row));
+    if (move) *move = row.move;
     if (relaxed) FUSE2_CALL(fuse2_store_read_structure(c->store, &row, 0, relaxed));
     if (start) FUSE2_CALL(fuse2_store_read_structure(c->store, &row, 1, start));
     if (score) *score = row.score;
@@ -328,10 +336,37 @@ static fuse2_status init_walker_slot(fuse2_controller *c, int i)
     FUSE2_CALL(fuse2_walker_init(&s->w, i, &c->bh, walker_budget(c, i)));
     FUSE2_CALL(fuse2_structure_init(&s->current_start, 0));
     for (int k = 0; k < FUSE2_TASK_MAX_POOL; k++) FUSE2_CALL(fuse2_structure_init(&s->queued[k], 0));
-    const fuse2_pool_index *pool = c->opt.pool_index;
-    if (pool && pool->count && pool->take_index) {
-        FUSE2_CALL(fuse2_pool_deal_init(&s->deal, pool, i, c->P, c->cfg->seed));
-        fuse2_pool_deal_source(&s->deal, &s->deal_source);
+    return FUSE2_OK;
+}
+
+/* The next entry dealt to walker s that nobody has used: *index -1 when
+ * none is left. */
+static fuse2_status deal_next(walker_slot *s, fuse2_structure *out, int *index)
+{
+    *index = -1;
+    while (s->has_deal && s->deal.next < s->deal.n) {
+        int entry = s->deal.order[s->deal.next++], taken = 0;
+        FUSE2_CALL(s->deal.pool->take_index(s->deal.pool->user, entry, out, &taken));
+        if (taken) {
+            *index = entry;
+            break;
+        }
+    }
+    return FUSE2_OK;
+}
+
+/* §11.3, §17.4: member m of the initial population is pool entry m; the
+ * entries past the initial population are dealt to the walkers. Called
+ * once the pool is known (new campaign: before anything runs; resumed: as
+ * stored), before the walkers are restored. */
+static fuse2_status setup_pool(fuse2_controller *c)
+{
+    fuse2_pool_index_view(&c->pool, &c->pool_view);
+    for (int e = 0; e < c->pool.n && e < c->n_init; e++) c->pool.used[e] = 1;
+    if (c->pool.n <= c->n_init) return FUSE2_OK;
+    for (int i = 0; i < c->P; i++) {
+        walker_slot *s = &c->walkers[i];
+        FUSE2_CALL(fuse2_pool_deal_init(&s->deal, &c->pool_view, i, c->P, c->cfg->seed));
         s->has_deal = 1;
     }
     return FUSE2_OK;
@@ -352,7 +387,8 @@ static fuse2_status start_walkers(fuse2_controller *c)
         walker_slot *s = &c->walkers[i];
         const member *m = &c->members[start[i]];
         double score;
-        FUSE2_CALL_GOTO(st, load_structures(c, m->id, &s->w.current, &s->current_start, &score), out);
+        FUSE2_CALL_GOTO(st, load_structures(c, m->id, &s->w.current, &s->current_start, &score, NULL), out);
+        s->current_move = 0;
         FUSE2_CALL_GOTO(st, fuse2_structure_copy(&s->w.best, &s->w.current), out);
         s->w.current_score = s->w.best_score = m->score;
         s->current_id = s->best_id = m->id;
@@ -371,8 +407,8 @@ static fuse2_status restore_walker(fuse2_controller *c, const fuse2_store_step_r
 {
     walker_slot *s = &c->walkers[row->walker];
     fuse2_walker *w = &s->w;
-    FUSE2_CALL(load_structures(c, row->current_id, &w->current, &s->current_start, NULL));
-    FUSE2_CALL(load_structures(c, row->best_id, &w->best, NULL, NULL));
+    FUSE2_CALL(load_structures(c, row->current_id, &w->current, &s->current_start, NULL, &s->current_move));
+    FUSE2_CALL(load_structures(c, row->best_id, &w->best, NULL, NULL, NULL));
     s->current_id = row->current_id;
     s->best_id = row->best_id;
     w->current_score = row->current_score;
@@ -388,8 +424,19 @@ static fuse2_status restore_walker(fuse2_controller *c, const fuse2_store_step_r
     /* `iterations` may have changed: the budget is the configuration's. */
     if (w->stopped == FUSE2_WALKER_BUDGET && w->relaxations < w->budget) w->stopped = FUSE2_WALKER_RUNNING;
     if (w->stopped == FUSE2_WALKER_RUNNING && w->relaxations >= w->budget) w->stopped = FUSE2_WALKER_BUDGET;
-    /* The dealt pool entries the walker used are gone from the pool already. */
-    return FUSE2_OK;
+    /* the dealt pool entries its steps used are gone; the rest are dealt again */
+    fuse2_structure skipped = {0};
+    fuse2_status st = FUSE2_OK;
+    for (s->pool_used = 0; s->pool_used < row->pool_used; s->pool_used++) {
+        int index;
+        FUSE2_CALL_GOTO(st, deal_next(s, &skipped, &index), out);
+        if (index < 0)
+            FUSE2_RAISE_GOTO(st, out, FUSE2_ERR_ARG, "%s: walker %d used %d ML-pool entries, %d were dealt to it",
+                             c->store_path, row->walker, row->pool_used, s->pool_used);
+    }
+out:
+    fuse2_structure_free(&skipped);
+    return st;
 }
 
 /* Reads the committed rows back into the controller's state. */
@@ -482,6 +529,37 @@ static fuse2_status fill_run_row(fuse2_controller *c, int resumed)
     return FUSE2_OK;
 }
 
+/* The pool of a resumed campaign: the one its file holds. */
+static fuse2_status read_stored_pool(fuse2_controller *c)
+{
+    int64_t n;
+    FUSE2_CALL(fuse2_store_pool_count(c->store, &n));
+    fuse2_structure s = {0};
+    fuse2_status st = FUSE2_OK;
+    for (int64_t i = 0; i < n; i++) {
+        fuse2_store_pool_row row;
+        FUSE2_CALL_GOTO(st, fuse2_store_read_pool_rows(c->store, i, 1, &row), out);
+        FUSE2_CALL_GOTO(st, fuse2_store_read_pool_structure(c->store, &row, &s), out);
+        FUSE2_CALL_GOTO(st, fuse2_pool_add(&c->pool, &s, row.source, row.rank_energy), out);
+    }
+out:
+    fuse2_structure_free(&s);
+    return st;
+}
+
+/* The pool of a new campaign: the caller's, or the configuration's. */
+static fuse2_status make_pool(fuse2_controller *c)
+{
+    const fuse2_pool *given = c->opt.pool;
+    if (given) {
+        for (int i = 0; i < given->n; i++)
+            FUSE2_CALL(fuse2_pool_add(&c->pool, &given->structures[i], given->source[i], given->rank_energy[i]));
+    } else if (c->cfg->read_existing_structures) {
+        FUSE2_CALL(fuse2_pool_load_directory(c->cfg, c->opt.log, c->opt.log_user, &c->pool));
+    }
+    return FUSE2_OK;
+}
+
 static fuse2_status open_store(fuse2_controller *c)
 {
     const fuse2_config *cfg = c->cfg;
@@ -521,6 +599,8 @@ static fuse2_status open_store(fuse2_controller *c)
                 FUSE2_CALL_GOTO(st, fuse2_store_update_run(c->store, (int32_t)(n.n_runs - 1), &last), out);
             }
         }
+        FUSE2_CALL_GOTO(st, read_stored_pool(c), out);
+        FUSE2_CALL_GOTO(st, setup_pool(c), out);
         FUSE2_CALL_GOTO(st, resume(c, &n), out);
         log_line(c, "campaign file %s: resuming at %lld relaxations, %lld steps (%d of %d initial members done)",
                  c->store_path, (long long)n.n_structures, (long long)n.n_steps, c->members_done, c->n_init);
@@ -529,7 +609,12 @@ static fuse2_status open_store(fuse2_controller *c)
             FUSE2_RAISE_GOTO(st, out, FUSE2_ERR_IO, "%s: restart is set but the campaign file does not exist",
                              c->store_path);
         if (cfg->source) FUSE2_CALL_GOTO(st, read_text_file(cfg->source, &given), out);
-        FUSE2_CALL_GOTO(st, fuse2_store_create(c->store_path, given ? given : "", resolved, &c->store), out);
+        FUSE2_CALL_GOTO(st, make_pool(c), out);
+        FUSE2_CALL_GOTO(st, fuse2_store_create_with_pool(c->store_path, given ? given : "", resolved, c->pool.n,
+                                                         c->pool.structures,
+                                                         (const char(*)[FUSE2_STORE_SOURCE_LEN])c->pool.source,
+                                                         c->pool.rank_energy, &c->store), out);
+        FUSE2_CALL_GOTO(st, setup_pool(c), out);
         log_line(c, "campaign file %s: new campaign", c->store_path);
     }
     FUSE2_CALL_GOTO(st, fill_run_row(c, resumed), out);
@@ -592,10 +677,10 @@ static fuse2_status refill_pool_queue(walker_slot *s)
 {
     if (!s->has_deal) return FUSE2_OK;
     while (s->nqueued < FUSE2_TASK_MAX_POOL) {
-        int taken = 0;
-        FUSE2_CALL(s->deal_source.take(s->deal_source.user, NULL, &s->queued[s->nqueued], &taken));
-        if (!taken) break;
-        s->nqueued++;
+        int index;
+        FUSE2_CALL(deal_next(s, &s->queued[s->nqueued], &index));
+        if (index < 0) break;
+        s->queued_index[s->nqueued++] = index;
     }
     return FUSE2_OK;
 }
@@ -606,13 +691,9 @@ static fuse2_status member_task(fuse2_controller *c, int m, fuse2_task *t)
     t->walker = -1;
     t->step = m;
     t->ntrials = 1;
-    const fuse2_pool_source *pool = c->opt.pool;
-    if (pool && pool->available && pool->take && pool->available(pool->user)) {
-        fuse2_rng prng;
-        fuse2_rng_init(&prng, c->cfg->seed, 0, (uint32_t)m, FUSE2_RNG_PURPOSE_POOL_INITIAL);
-        int taken = 0;
-        FUSE2_CALL(pool->take(pool->user, &prng, &t->pool[0], &taken));
-        t->npool = taken ? 1 : 0;
+    if (m < c->pool.n) { /* §11.3: pool entries in order, then the generator */
+        FUSE2_CALL(fuse2_structure_copy(&t->pool[0], &c->pool.structures[m]));
+        t->npool = 1;
     }
     return FUSE2_OK;
 }
@@ -629,6 +710,7 @@ static fuse2_status step_task(fuse2_controller *c, walker_slot *s, fuse2_task *t
     t->melted = w->melted;
     FUSE2_CALL(fuse2_structure_copy(&t->current, &w->current));
     FUSE2_CALL(fuse2_structure_copy(&t->current_start, &s->current_start));
+    t->current_move = s->current_move;
     FUSE2_CALL(refill_pool_queue(s));
     for (int k = 0; k < s->nqueued; k++) FUSE2_CALL(fuse2_structure_copy(&t->pool[k], &s->queued[k]));
     t->npool = s->nqueued;
@@ -689,7 +771,8 @@ static fuse2_status complete_member(fuse2_controller *c, const fuse2_task_result
         return FUSE2_RAISE(FUSE2_ERR_ARG, "result for initial member %d that is not running", m);
     const fuse2_record *r = &res->trials[0];
     member *mb = &c->members[m];
-    FUSE2_CALL(append_record(c, r, res->spacegroup[0], res->rank, &mb->id));
+    int entry = r->origin == FUSE2_ORIGIN_POOL && m < c->pool.n ? m : -1;
+    FUSE2_CALL(append_record(c, r, res->spacegroup[0], res->rank, entry, &mb->id));
     mb->state = MEMBER_DONE;
     mb->score = r->score;
     c->members_done++;
@@ -713,13 +796,16 @@ static fuse2_status complete_step(fuse2_controller *c, const fuse2_task_result *
     fuse2_decision d;
     FUSE2_CALL(fuse2_walker_accept(w, &c->bh, c->cfg->seed, scores, res->ntrials, &d));
     for (int k = 0; k < res->ntrials; k++) {
-        FUSE2_CALL(append_record(c, &res->trials[k], res->spacegroup[k], res->rank, &ids[k]));
+        int slot = res->trials[k].pool_slot;
+        int entry = slot >= 0 && slot < s->nqueued ? s->queued_index[slot] : -1;
+        FUSE2_CALL(append_record(c, &res->trials[k], res->spacegroup[k], res->rank, entry, &ids[k]));
         note_score(c, scores[k], i);
     }
     const fuse2_record *best = &res->trials[d.best_trial];
     if (d.accepted) {
         FUSE2_CALL(fuse2_structure_copy(&w->current, &best->structure));
         FUSE2_CALL(fuse2_structure_copy(&s->current_start, &best->start));
+        s->current_move = best->move;
         s->current_id = ids[d.best_trial];
     }
     if (d.new_global_minimum) {
@@ -733,8 +819,10 @@ static fuse2_status complete_step(fuse2_controller *c, const fuse2_task_result *
             fuse2_structure tmp = s->queued[k];
             s->queued[k] = s->queued[k + used];
             s->queued[k + used] = tmp;
+            s->queued_index[k] = s->queued_index[k + used];
         }
         s->nqueued -= used;
+        s->pool_used += used;
     }
     row.first_structure = ids[0];
     row.current_id = s->current_id;
@@ -752,6 +840,7 @@ static fuse2_status complete_step(fuse2_controller *c, const fuse2_task_result *
     row.r = w->r;
     row.ca = w->ca;
     row.relaxations = w->relaxations;
+    row.pool_used = s->pool_used;
     row.score_trial = best->score;
     row.current_score = w->current_score;
     row.best_score = w->best_score;
@@ -842,7 +931,15 @@ fuse2_status fuse2_controller_poll(fuse2_controller *c)
         c->failed = 1;
         return st;
     }
-    if (now - c->last_progress >= c->opt.progress_seconds) {
+    if (c->cfg->progress_steps > 0) {
+        /* one line per progress_steps decided steps of this invocation (not
+         * per poll: with many ranks several steps can be decided between polls) */
+        int64_t due = c->steps_run / c->cfg->progress_steps;
+        if (due > c->progress_step_lines) {
+            c->progress_step_lines = due;
+            progress_line(c);
+        }
+    } else if (now - c->last_progress >= c->opt.progress_seconds) {
         c->last_progress = now;
         progress_line(c);
     }
@@ -991,6 +1088,7 @@ static void free_controller(fuse2_controller *c)
     }
     free(c->walkers);
     free(c->members);
+    fuse2_pool_free(&c->pool);
     free(c);
 }
 

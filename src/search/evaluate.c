@@ -16,6 +16,7 @@ fuse2_status fuse2_record_init(fuse2_record *r)
     if (!r) return FUSE2_RAISE(FUSE2_ERR_ARG, "record missing");
     memset(r, 0, sizeof *r);
     r->walker = -1;
+    r->pool_slot = -1;
     FUSE2_CALL(fuse2_structure_init(&r->start, 0));
     FUSE2_CALL(fuse2_structure_init(&r->structure, 0));
     return FUSE2_OK;

@@ -85,7 +85,7 @@ static int result_usable(const fuse2_move_context *ctx, const fuse2_structure *s
     if (!fuse2_composition_matches(ctx->composition, s)) return 0;
     fuse2_submodules m;
     memset(&m, 0, sizeof m);
-    fuse2_status st = fuse2_submodules_decompose(s, &m);
+    fuse2_status st = fuse2_submodules_decompose(s, ctx->consts->ap, &m);
     fuse2_submodules_free(&m);
     if (st != FUSE2_OK) {
         fuse2_error_clear();

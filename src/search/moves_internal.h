@@ -18,6 +18,18 @@ fuse2_status moves_vacant_points(const fuse2_move_context *ctx, const fuse2_stru
 fuse2_status moves_point_clear(const fuse2_move_context *ctx, fuse2_structure *s,
                                const double p[3], int skip, int *clear);
 
+/* The sub-modules moves 7-10 act on for a walker's current record (§11.3,
+ * §17.3, Q47), decomposed on the campaign's sub-module edge ap (Å). Only
+ * revert_atoms == 0 (False) uses the relaxed structure; otherwise, or when
+ * the relaxed structure does not decompose, the pre-relaxation structure
+ * `start` (the relaxed one when start is empty). start_move is the move that
+ * built `start` (0: initial population); for moves 7-10 its coordinates
+ * already carry the shrink, so out->applied_shrink = shrink and the next
+ * module move does not shrink them again. `out` zeroed or previously used. */
+fuse2_status moves_walker_modules(int revert_atoms, const fuse2_structure *relaxed,
+                                  const fuse2_structure *start, int start_move, double ap,
+                                  double shrink, fuse2_submodules *out);
+
 /* The moves (index k of the table holds move k + 1). */
 #define MOVES_DECLARE(n)                                                                     \
     int moves_applicable_##n(const fuse2_move_context *ctx, const fuse2_structure *current,  \

@@ -1,7 +1,13 @@
 /* Moves 7-10 (fuse2-algorithm.md §6.4): operations on the sub-module grid of
  * the current structure, re-assembled with fuse2_submodules_assemble_snapped.
  * The current decomposition is never modified (Q3, Q9); every try works on a
- * fresh copy. Move 10 is error-checked like 7-9 (Q44). */
+ * fresh copy. Move 10 is error-checked like 7-9 (Q44).
+ *
+ * The shrink (submodule_shrink, §17.3) is applied once to the trial being
+ * built. A decomposition of a structure that moves 7-10 built already holds
+ * shrunk coordinates (applied_shrink < 1, set by moves_walker_modules); it is
+ * re-assembled without a second shrink, so repeated module moves keep every
+ * atom at shrink x its unshrunk local position instead of shrink^k (Q47). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,13 +21,38 @@ enum {
     MAX_FAILS_10 = 500
 };
 
+fuse2_status moves_walker_modules(int revert_atoms, const fuse2_structure *relaxed,
+                                  const fuse2_structure *start, int start_move, double ap,
+                                  double shrink, fuse2_submodules *out)
+{
+    if (!relaxed || !start || !out) return FUSE2_RAISE(FUSE2_ERR_ARG, "walker modules: missing argument");
+    if (!(shrink > 0.0) || shrink > 1.0)
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "walker modules: shrink must be in (0, 1] (got %g)", shrink);
+    if (revert_atoms == 0) {
+        /* relaxation moved the atoms, so these coordinates carry no shrink */
+        if (fuse2_submodules_decompose(relaxed, ap, out) == FUSE2_OK) return FUSE2_OK;
+        fuse2_error_clear();
+    }
+    const fuse2_structure *source = start->natoms ? start : relaxed;
+    FUSE2_CALL(fuse2_submodules_decompose(source, ap, out));
+    if (source == start && start_move >= 7 && start_move <= 10) out->applied_shrink = shrink;
+    return FUSE2_OK;
+}
+
+/* The factor for the trial being built from m: the configured shrink,
+ * unless m's coordinates already carry one (Q47: never compounded). */
+static double shrink_to_apply(const fuse2_move_context *ctx, const fuse2_submodules *m)
+{
+    return m->applied_shrink < 1.0 ? 1.0 : ctx->gen->submodule_shrink;
+}
+
 /* Re-assembles m into trial and runs the composition test and the error
  * check with limit = the current N. */
 static fuse2_status assemble_checked(const fuse2_move_context *ctx, const fuse2_submodules *m,
                                      int limit, fuse2_structure *trial, int *passed)
 {
     *passed = 0;
-    FUSE2_CALL(fuse2_submodules_assemble_snapped(m, m->ap, ctx->gen->submodule_shrink, trial));
+    FUSE2_CALL(fuse2_submodules_assemble_snapped(m, m->ap, shrink_to_apply(ctx, m), trial));
     fuse2_structure_wrap_positions(trial);
     if (!fuse2_composition_matches(ctx->composition, trial)) return FUSE2_OK;
     fuse2_check_result r;
@@ -288,10 +319,16 @@ fuse2_status moves_apply_10(const fuse2_move_context *ctx, const fuse2_structure
         for (int i = 0; i < sm->natoms; i++) sp[i] = sm->species[i];
         moves_shuffle_int(ctx->rng, sp, 4);
         sm->natoms = 0;
+        /* the new sites join coordinates that may already be shrunk (Q47);
+         * expressed in the same frame they end up at shrink x site, as in
+         * a first module move */
+        double frame = work.applied_shrink < 1.0 ? work.applied_shrink : 1.0;
         for (int site = 0; site < 4; site++)
-            if (sp[site] != 0)
-                FUSE2_CALL_GOTO(st, fuse2_submodule_add_atom(sm, sp[site], move10_sites[site]),
-                                done);
+            if (sp[site] != 0) {
+                double u[3];
+                for (int a = 0; a < 3; a++) u[a] = frame * move10_sites[site][a];
+                FUSE2_CALL_GOTO(st, fuse2_submodule_add_atom(sm, sp[site], u), done);
+            }
         int passed;
         FUSE2_CALL_GOTO(st, assemble_checked(ctx, &work, current->natoms, trial, &passed), done);
         if (passed) {

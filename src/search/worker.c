@@ -10,6 +10,7 @@
 #include "fuse2/gen.h"
 #include "fuse2/moves.h"
 #include "fuse2/symmetry.h"
+#include "moves_internal.h"
 
 enum { TRIAL_ATTEMPTS = 1000 };
 
@@ -146,16 +147,17 @@ static int record_spacegroup(const fuse2_record *r)
     return sg.number;
 }
 
-/* §11.3: the decomposition the moves act on. Only revert_atoms = False uses
- * the relaxed structure; otherwise the sub-modules stay pre-relaxation. */
+/* §11.3: the decomposition the moves act on, on the campaign's sub-module
+ * edge (cfg->ap: §3.1, or the ionic I_p of §17.1), the edge the generator
+ * builds with. Only revert_atoms = False uses the relaxed structure;
+ * otherwise the sub-modules stay pre-relaxation. The move that built the
+ * start structure decides whether its coordinates already carry the shrink
+ * (Q47): the task carries it (fuse2_task.current_move). */
 static fuse2_status walker_modules(const fuse2_config *cfg, const fuse2_structure *relaxed,
-                                   const fuse2_structure *start, fuse2_submodules *m)
+                                   const fuse2_structure *start, int start_move, fuse2_submodules *m)
 {
-    if (cfg->revert_atoms == 0) {
-        if (fuse2_submodules_decompose(relaxed, m) == FUSE2_OK) return FUSE2_OK;
-        fuse2_error_clear();
-    }
-    FUSE2_CALL(fuse2_submodules_decompose(start->natoms ? start : relaxed, m));
+    FUSE2_CALL(moves_walker_modules(cfg->revert_atoms, relaxed, start, start_move, cfg->ap,
+                                    cfg->submodule_shrink, m));
     return FUSE2_OK;
 }
 
@@ -210,6 +212,7 @@ static fuse2_status execute_member(fuse2_worker *w, const fuse2_task *t, fuse2_t
         goto out;
     }
     r->origin = origin;
+    r->pool_slot = origin == FUSE2_ORIGIN_POOL ? 0 : -1;
     r->walker = -1;
     r->step = t->step;
     r->trial = 0;
@@ -229,7 +232,7 @@ static fuse2_status execute_step(fuse2_worker *w, const fuse2_task *t, fuse2_tas
         return FUSE2_RAISE(FUSE2_ERR_ARG, "walker %d step %d: %d trials", t->walker, t->step, t->ntrials);
     fuse2_submodules modules;
     memset(&modules, 0, sizeof modules);
-    FUSE2_CALL(walker_modules(cfg, &t->current, &t->current_start, &modules));
+    FUSE2_CALL(walker_modules(cfg, &t->current, &t->current_start, t->current_move, &modules));
     task_pool pool = {.task = t, .used = 0};
     fuse2_pool_source source = {.user = &pool, .available = task_pool_available, .take = task_pool_take};
     fuse2_rng mrng;
@@ -243,12 +246,15 @@ static fuse2_status execute_step(fuse2_worker *w, const fuse2_task *t, fuse2_tas
     FUSE2_CALL(fuse2_structure_init(&trial, 0));
     fuse2_status st = FUSE2_OK;
     int moves[FUSE2_MAX_TRIALS_PER_STEP];
+    int slots[FUSE2_MAX_TRIALS_PER_STEP]; /* the task's pool entry a trial was taken from, -1 none */
     /* All trials are built first, one after another from the step's stream
      * (§12.2: a trial with the wrong composition is built again). */
     for (int k = 0; k < t->ntrials; k++) {
         int attempt = 0;
         for (; attempt < TRIAL_ATTEMPTS; attempt++) {
+            int used_before = pool.used;
             FUSE2_CALL_GOTO(st, fuse2_moves_make_trial(&ctx, weights, &t->current, &modules, &trial, &moves[k]), out);
+            slots[k] = pool.used > used_before ? pool.used - 1 : -1;
             if (fuse2_composition_matches(&cfg->composition, &trial)) break;
         }
         if (attempt == TRIAL_ATTEMPTS)
@@ -274,6 +280,7 @@ static fuse2_status execute_step(fuse2_worker *w, const fuse2_task *t, fuse2_tas
         r->trial = k;
         r->move = moves[k];
         r->origin = FUSE2_ORIGIN_TRIAL;
+        r->pool_slot = slots[k];
         res->spacegroup[k] = record_spacegroup(r);
     }
     res->ntrials = t->ntrials;

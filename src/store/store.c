@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <libgen.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,7 @@ struct fuse2_store {
 /* ---- HDF5 errors ---- */
 
 typedef struct innermost_error {
-    char text[512];
+    char text[1024];
 } innermost_error;
 
 /* The innermost description of the last failure, saved by h5check before
@@ -102,6 +103,25 @@ static int64_t h5check(int64_t result)
     return result;
 }
 
+/* HDF5's descriptions of failed system calls carry a time stamp with a
+ * newline, the (temporary) file name, a buffer address and byte counts;
+ * keep what a user acts on: what failed and the system's reason, e.g.
+ * "file write failed: No space left on device (errno 28)". */
+static void condense_system_error(innermost_error *e)
+{
+    const char *no = strstr(e->text, "errno = ");
+    const char *msg = strstr(e->text, "error message = '");
+    if (!no || !msg) return;
+    msg += strlen("error message = '");
+    const char *end = strchr(msg, '\'');
+    size_t head = strcspn(e->text, ":,");
+    if (!end || e->text + head > no) return;
+    char out[sizeof e->text];
+    snprintf(out, sizeof out, "%.*s: %.*s (errno %d)", (int)head, e->text, (int)(end - msg), msg,
+             atoi(no + strlen("errno = ")));
+    memcpy(e->text, out, sizeof out);
+}
+
 /* Turns the HDF5 error stack into a fuse2 error naming the file and the
  * operation, with the innermost HDF5 description (the most specific one,
  * e.g. "... errno = 13, error message = 'Permission denied'"). */
@@ -113,6 +133,7 @@ static fuse2_status hdf5_failure(const char *file, int line, const char *func, c
     if (!inner.text[0]) inner = captured;
     captured.text[0] = '\0';
     H5Eclear2(H5E_DEFAULT);
+    condense_system_error(&inner);
     return fuse2_error_raise(FUSE2_ERR_IO, file, line, func, "%s: %s failed: %s", path, operation,
                              inner.text[0] ? inner.text : "unknown HDF5 error");
 }
@@ -122,6 +143,12 @@ static void quiet_hdf5(void)
 {
     static bool done;
     if (done) return;
+    /* No shutdown at exit: after a failed H5Fclose (a full disk makes its
+     * flush fail), HDF5 1.10.8 leaves the freed file's ID registered and
+     * its shutdown crashes on it (segfault in H5F__close_cb). Files are
+     * closed explicitly; this has no effect if HDF5 is already running
+     * (fuse2-mpi starts it before MPI for the same reason). */
+    H5dont_atexit();
     H5open();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
     done = true;
@@ -164,6 +191,7 @@ static hid_t structure_row_type(void)
     MEMBER(t, R, relax_steps, H5T_NATIVE_INT32);
     MEMBER(t, R, rank, H5T_NATIVE_INT32);
     MEMBER(t, R, spacegroup, H5T_NATIVE_INT32);
+    MEMBER(t, R, pool_entry, H5T_NATIVE_INT32);
     MEMBER(t, R, energy, H5T_NATIVE_DOUBLE);
     MEMBER(t, R, energy_per_atom, H5T_NATIVE_DOUBLE);
     MEMBER(t, R, score, H5T_NATIVE_DOUBLE);
@@ -198,6 +226,7 @@ static hid_t step_row_type(void)
     MEMBER(t, R, r, H5T_NATIVE_INT32);
     MEMBER(t, R, ca, H5T_NATIVE_INT32);
     MEMBER(t, R, relaxations, H5T_NATIVE_INT32);
+    MEMBER(t, R, pool_used, H5T_NATIVE_INT32);
     MEMBER(t, R, score_before, H5T_NATIVE_DOUBLE);
     MEMBER(t, R, score_trial, H5T_NATIVE_DOUBLE);
     MEMBER(t, R, current_score, H5T_NATIVE_DOUBLE);
@@ -246,6 +275,23 @@ static hid_t run_row_type(void)
     H5Tclose(name);
     H5Tclose(hosts);
     H5Tclose(composition);
+    return t;
+}
+
+static hid_t pool_row_type(void)
+{
+    typedef fuse2_store_pool_row R;
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(R));
+    hid_t m33 = matrix_type();
+    hid_t source = string_type(FUSE2_STORE_SOURCE_LEN);
+    MEMBER(t, R, atom_offset, H5T_NATIVE_INT64);
+    MEMBER(t, R, index, H5T_NATIVE_INT32);
+    MEMBER(t, R, natoms, H5T_NATIVE_INT32);
+    MEMBER(t, R, rank_energy, H5T_NATIVE_DOUBLE);
+    MEMBER(t, R, cell, m33);
+    MEMBER(t, R, source, source);
+    H5Tclose(m33);
+    H5Tclose(source);
     return t;
 }
 
@@ -548,6 +594,86 @@ static hid_t latest_format_fapl(void)
     return fapl;
 }
 
+/* ---- the ML pool (/pool): written once, before SWMR writing starts ---- */
+
+static const char *const POOL_RECORDS = "/pool/records";
+static const char *const POOL_SPECIES = "/pool/species";
+static const char *const POOL_POSITIONS = "/pool/positions";
+
+/* A fixed-content dataset of n rows (columns 0: 1-D), chunked so that an
+ * empty pool is a valid dataset too. */
+static fuse2_status write_fixed_dataset(fuse2_store *st, const char *name, hid_t mem_type, int columns,
+                                        hsize_t n, bool compressed, const void *data)
+{
+    int rank = columns ? 2 : 1;
+    hsize_t dims[2] = {n, (hsize_t)columns}, maxdims[2] = {H5S_UNLIMITED, (hsize_t)columns};
+    hsize_t chunk[2] = {n < 1 ? 1 : (n < 4096 ? n : 4096), (hsize_t)columns};
+    hid_t space = H5Screate_simple(rank, dims, maxdims);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    hid_t ftype = table_file_type(mem_type);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    H5Pset_chunk(dcpl, rank, chunk);
+    if (compressed && DEFLATE_LEVEL > 0) {
+        H5Pset_shuffle(dcpl);
+        H5Pset_deflate(dcpl, DEFLATE_LEVEL);
+    }
+    hid_t d = h5check(H5Dcreate2(st->file, name, ftype, space, lcpl, dcpl, H5P_DEFAULT));
+    herr_t e = d < 0 ? -1 : 0;
+    if (d >= 0 && n > 0) e = (herr_t)h5check(H5Dwrite(d, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data));
+    if (d >= 0) H5Dclose(d);
+    H5Tclose(ftype);
+    H5Pclose(lcpl);
+    H5Pclose(dcpl);
+    H5Sclose(space);
+    if (e < 0) return HDF5_FAIL(st->path, name);
+    return FUSE2_OK;
+}
+
+static fuse2_status write_pool(fuse2_store *st, int npool, const fuse2_structure *structures,
+                               const char (*sources)[FUSE2_STORE_SOURCE_LEN], const double *rank_energy)
+{
+    if (npool < 0 || (npool > 0 && !structures))
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: pool of %d entries without structures", st->path, npool);
+    int64_t natoms = 0;
+    for (int i = 0; i < npool; i++) natoms += structures[i].natoms;
+    fuse2_store_pool_row *rows = calloc((size_t)(npool ? npool : 1), sizeof *rows);
+    int32_t *species = malloc((size_t)(natoms ? natoms : 1) * sizeof *species);
+    double(*positions)[3] = malloc((size_t)(natoms ? natoms : 1) * sizeof *positions);
+    hid_t row_type = pool_row_type();
+    fuse2_status status = FUSE2_OK;
+    if (!rows || !species || !positions)
+        FUSE2_RAISE_GOTO(status, done, FUSE2_ERR_NOMEM, "%s: room for a pool of %d entries", st->path, npool);
+    int64_t offset = 0;
+    for (int i = 0; i < npool; i++) {
+        const fuse2_structure *s = &structures[i];
+        rows[i].atom_offset = offset;
+        rows[i].index = i;
+        rows[i].natoms = s->natoms;
+        rows[i].rank_energy = rank_energy ? rank_energy[i] : NAN;
+        memcpy(rows[i].cell, s->lattice, sizeof rows[i].cell);
+        if (sources) snprintf(rows[i].source, sizeof rows[i].source, "%s", sources[i]);
+        for (int k = 0; k < s->natoms; k++) {
+            species[offset + k] = s->species[k];
+            memcpy(positions[offset + k], s->frac[k], sizeof positions[0]);
+        }
+        offset += s->natoms;
+    }
+    FUSE2_CALL_GOTO(status, write_fixed_dataset(st, POOL_SPECIES, H5T_NATIVE_INT32, 0, (hsize_t)natoms, true,
+                                                species), done);
+    FUSE2_CALL_GOTO(status, write_fixed_dataset(st, POOL_POSITIONS, H5T_NATIVE_DOUBLE, 3, (hsize_t)natoms,
+                                                false, positions), done);
+    /* the records last: a reader that sees them sees their atoms */
+    FUSE2_CALL_GOTO(status, write_fixed_dataset(st, POOL_RECORDS, row_type, 0, (hsize_t)npool, true, rows),
+                    done);
+done:
+    H5Tclose(row_type);
+    free(rows);
+    free(species);
+    free(positions);
+    return status;
+}
+
 /* The directory of `path` must exist: a clear message instead of HDF5's. */
 static fuse2_status check_directory(const char *path)
 {
@@ -573,6 +699,16 @@ static fuse2_status check_directory(const char *path)
  * that appeared meanwhile is never replaced. */
 fuse2_status fuse2_store_create(const char *path, const char *config_yaml, const char *resolved_yaml,
                                 fuse2_store **out)
+{
+    FUSE2_CALL(fuse2_store_create_with_pool(path, config_yaml, resolved_yaml, 0, NULL, NULL, NULL, out));
+    return FUSE2_OK;
+}
+
+fuse2_status fuse2_store_create_with_pool(const char *path, const char *config_yaml,
+                                          const char *resolved_yaml, int npool,
+                                          const fuse2_structure *structures,
+                                          const char (*sources)[FUSE2_STORE_SOURCE_LEN],
+                                          const double *rank_energy, fuse2_store **out)
 {
     *out = NULL;
     quiet_hdf5();
@@ -615,6 +751,7 @@ fuse2_status fuse2_store_create(const char *path, const char *config_yaml, const
     FUSE2_CALL_GOTO(status, write_text(st, "/config/yaml", config_yaml ? config_yaml : ""), fail);
     FUSE2_CALL_GOTO(status, write_text(st, "/config/resolved", resolved_yaml ? resolved_yaml : ""),
                     fail);
+    FUSE2_CALL_GOTO(status, write_pool(st, npool, structures, sources, rank_energy), fail);
     /* every object exists now: SWMR (1.10) cannot create objects later;
      * starting SWMR writing flushes the file */
     if (H5Fstart_swmr_write(st->file) < 0) {
@@ -855,7 +992,11 @@ fuse2_status fuse2_store_begin_run(fuse2_store *st, const fuse2_store_run_row *r
 
 fuse2_status fuse2_store_update_run(fuse2_store *st, int32_t run, const fuse2_store_run_row *row)
 {
-    FUSE2_CALL(check_writable(st));
+    /* Tried even after a failed write, so that the provenance can say
+     * "error" rather than look like a kill: the row exists, so this
+     * rewrites it in place in a small unfiltered table and needs no new
+     * space on a full disk. If it fails too, the row stays "running". */
+    if (!(st && st->writer && st->failed)) FUSE2_CALL(check_writable(st));
     if (run < 0 || run >= st->written[T_RUNS])
         return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: no provenance run %d", st->path, (int)run);
     fuse2_store_run_row copy = *row;
@@ -949,19 +1090,64 @@ fuse2_status fuse2_store_checkpoint(fuse2_store *st, fuse2_store_checkpoint_row 
     return FUSE2_OK;
 }
 
+/* After a failed write, the file on disk is left exactly as the failure
+ * left it: like a killed writer's file, which SWMR readers open and resume
+ * repairs (tested at every moment of a write). Closing would write more:
+ * on a full disk or under a file-size limit, HDF5 1.10.8 rewrites the
+ * superblock with an end-of-file address past the real end and then fails
+ * to extend the file, and h5py and h5dump refuse such a file ("truncated
+ * file"). So HDF5's descriptor is pointed at a read-only one of the same
+ * file: reads still work, every write fails, the close fails harmlessly. */
+static void freeze_file(fuse2_store *st)
+{
+    hid_t fapl = H5Fget_access_plist(st->file);
+    bool sec2 = fapl >= 0 && H5Pget_driver(fapl) == H5FD_SEC2;
+    if (fapl >= 0) H5Pclose(fapl);
+    int *fd = NULL;
+    if (!sec2 || H5Fget_vfd_handle(st->file, H5P_DEFAULT, (void **)&fd) < 0 || !fd || *fd < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return;
+    }
+    int ro = st->lock_fd >= 0 ? dup(st->lock_fd) : open(st->path, O_RDONLY | O_CLOEXEC);
+    if (ro < 0) ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (ro >= 0) {
+        dup2(ro, *fd);
+        close(ro);
+    }
+}
+
 fuse2_status fuse2_store_close(fuse2_store *st)
 {
     if (!st) return FUSE2_OK;
     fuse2_status status = FUSE2_OK;
+    bool failed_before = st->writer && st->failed;
     if (st->writer && !st->failed) status = fuse2_store_flush(st);
     char *path = strdup(st->path);
     for (int t = 0; t < NTABLES; t++) {
         if (st->dset[t] >= 0) H5Dclose(st->dset[t]);
         st->dset[t] = H5I_INVALID_HID;
     }
+    /* An object of this file still open (left by an operation that failed
+     * half-way) would keep the file open past H5Fclose: close them all. */
+    ssize_t nopen = st->file >= 0 ? H5Fget_obj_count(st->file, H5F_OBJ_LOCAL | H5F_OBJ_DATASET | H5F_OBJ_GROUP |
+                                                                   H5F_OBJ_DATATYPE | H5F_OBJ_ATTR) : 0;
+    if (nopen > 0) {
+        hid_t *ids = malloc((size_t)nopen * sizeof *ids);
+        ssize_t n = ids ? H5Fget_obj_ids(st->file, H5F_OBJ_LOCAL | H5F_OBJ_DATASET | H5F_OBJ_GROUP |
+                                                       H5F_OBJ_DATATYPE | H5F_OBJ_ATTR, (size_t)nopen, ids) : 0;
+        for (ssize_t i = 0; i < n; i++)
+            while (H5Iis_valid(ids[i]) > 0 && H5Idec_ref(ids[i]) > 0) {}
+        free(ids);
+    }
+    if (failed_before && st->file >= 0) freeze_file(st);
+    /* After a failed write this close fails too (freeze_file); HDF5 then
+     * keeps a dangling file ID, which is why the library is never shut down
+     * at exit (quiet_hdf5) and fuse2-mpi skips H5close while an object is
+     * open. */
     herr_t e = st->file >= 0 ? H5Fclose(st->file) : 0;
     st->file = H5I_INVALID_HID;
-    if (e < 0 && status == FUSE2_OK) status = HDF5_FAIL(path ? path : "campaign file", "closing");
+    if (e < 0 && status == FUSE2_OK)
+        status = HDF5_FAIL(path ? path : "campaign file", failed_before ? "closing after a failed write" : "closing");
     free(path);
     store_release(st);
     return status;
@@ -1155,5 +1341,91 @@ done:
     if (type >= 0) H5Tclose(type);
     if (d >= 0) H5Dclose(d);
     H5Eclear2(H5E_DEFAULT);
+    return status;
+}
+
+/* ---- reading the ML pool ---- */
+
+/* Reads rows [first, first + n) of a pool dataset; *present = 0 (and
+ * nothing read) for a file without it. */
+static fuse2_status read_pool_dataset(fuse2_store *st, const char *name, hid_t mem_type, int columns,
+                                      int64_t first, int64_t n, void *out, int64_t *length)
+{
+    if (!st) return FUSE2_RAISE(FUSE2_ERR_ARG, "no campaign file");
+    *length = 0;
+    htri_t exists = H5Lexists(st->file, "/pool", H5P_DEFAULT);
+    if (exists > 0) exists = H5Lexists(st->file, name, H5P_DEFAULT);
+    if (exists < 0) return HDF5_FAIL(st->path, name);
+    if (!exists) {
+        if (n > 0) return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: the campaign file has no %s", st->path, name);
+        return FUSE2_OK;
+    }
+    hid_t d = h5check(H5Dopen2(st->file, name, H5P_DEFAULT));
+    if (d < 0) return HDF5_FAIL(st->path, name);
+    hid_t fspace = H5Dget_space(d);
+    hsize_t dims[2] = {0, 0};
+    herr_t e = fspace >= 0 ? H5Sget_simple_extent_dims(fspace, dims, NULL) : -1;
+    *length = (int64_t)dims[0];
+    fuse2_status status = FUSE2_OK;
+    if (e < 0) {
+        status = HDF5_FAIL(st->path, name);
+    } else if (first < 0 || n < 0 || first + n > *length) {
+        status = FUSE2_RAISE(FUSE2_ERR_ARG, "%s: rows %lld..%lld of %s requested, it has %lld", st->path,
+                             (long long)first, (long long)(first + n - 1), name, (long long)*length);
+    } else if (n > 0) {
+        int rank = columns ? 2 : 1;
+        hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)n, (hsize_t)columns};
+        hid_t mspace = H5Screate_simple(rank, count, NULL);
+        e = -1;
+        if (mspace >= 0 && H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
+            e = (herr_t)h5check(H5Dread(d, mem_type, mspace, fspace, H5P_DEFAULT, out));
+        if (mspace >= 0) H5Sclose(mspace);
+        if (e < 0) status = HDF5_FAIL(st->path, name);
+    }
+    if (fspace >= 0) H5Sclose(fspace);
+    H5Dclose(d);
+    return status;
+}
+
+fuse2_status fuse2_store_pool_count(fuse2_store *st, int64_t *n)
+{
+    hid_t type = pool_row_type();
+    fuse2_status status = read_pool_dataset(st, POOL_RECORDS, type, 0, 0, 0, NULL, n);
+    H5Tclose(type);
+    FUSE2_CALL(status);
+    return FUSE2_OK;
+}
+
+fuse2_status fuse2_store_read_pool_rows(fuse2_store *st, int64_t first, int64_t n, fuse2_store_pool_row *rows)
+{
+    int64_t length;
+    hid_t type = pool_row_type();
+    fuse2_status status = read_pool_dataset(st, POOL_RECORDS, type, 0, first, n, rows, &length);
+    H5Tclose(type);
+    FUSE2_CALL(status);
+    return FUSE2_OK;
+}
+
+fuse2_status fuse2_store_read_pool_structure(fuse2_store *st, const fuse2_store_pool_row *row,
+                                             fuse2_structure *out)
+{
+    if (!st) return FUSE2_RAISE(FUSE2_ERR_ARG, "no campaign file");
+    if (row->natoms < 0 || row->atom_offset < 0)
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: pool row %d has no atoms range", st->path, (int)row->index);
+    int n = row->natoms;
+    int32_t *species = malloc((size_t)(n ? n : 1) * sizeof *species);
+    if (!species) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot read %d atoms", n);
+    int64_t length;
+    fuse2_status status = FUSE2_OK;
+    FUSE2_CALL_GOTO(status, fuse2_structure_reserve(out, n), done);
+    FUSE2_CALL_GOTO(status, read_pool_dataset(st, POOL_SPECIES, H5T_NATIVE_INT32, 0, row->atom_offset, n,
+                                              species, &length), done);
+    FUSE2_CALL_GOTO(status, read_pool_dataset(st, POOL_POSITIONS, H5T_NATIVE_DOUBLE, 3, row->atom_offset, n,
+                                              out->frac, &length), done);
+    for (int i = 0; i < n; i++) out->species[i] = species[i];
+    out->natoms = n;
+    memcpy(out->lattice, row->cell, sizeof out->lattice);
+done:
+    free(species);
     return status;
 }

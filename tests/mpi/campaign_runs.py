@@ -11,12 +11,13 @@ order (rows are appended as results arrive) and the row ids that follow
 from it.
 
 usage: campaign_runs.py CASE --mpi FUSE2_MPI --cli FUSE2 --source SRC --work DIR
-CASE: ranks | kill | sigterm
+CASE: ranks | kill | sigterm | sigusr1 | write_errors
 """
 import argparse
 import json
 import os
 import random
+import resource
 import shutil
 import signal
 import subprocess
@@ -322,6 +323,180 @@ def case_sigterm(args):
     check_schema_against_doc(args, h5)
 
 
+def wait_for_commits(h5, timeout=30):
+    """Waits until the live campaign file has committed structures; returns
+    its size in bytes and the committed structure count."""
+    t_end = time.time() + timeout
+    while time.time() < t_end:
+        time.sleep(0.2)
+        if not os.path.exists(h5):
+            continue
+        try:
+            with h5py.File(h5, "r", swmr=True) as f:
+                ns, _, _ = committed(f)
+        except (OSError, KeyError):
+            continue  # the file is still being created
+        if ns > 0:
+            return os.path.getsize(h5), ns
+    fail("%s: no committed structures within %d s" % (h5, timeout))
+
+
+def rank0_pid(yaml):
+    for pid in job_pids(yaml, ranks_only=True):
+        try:
+            with open("/proc/%d/environ" % pid, "rb") as f:
+                if b"OMPI_COMM_WORLD_RANK=0" in f.read().split(b"\0"):
+                    return pid
+        except OSError:
+            pass
+    fail("rank 0 of %s not found" % yaml)
+
+
+def run_statuses(h5):
+    with h5py.File(h5, "r", swmr=True) as f:
+        return [bytes(r["status"]).rstrip(b"\0").decode() for r in f["provenance/runs"][:]]
+
+
+def case_sigusr1(args):
+    """SIGUSR1 to mpirun (what the jobscripts send before the walltime):
+    mpirun forwards it to the ranks, which commit and exit 0 within
+    seconds; the provenance says so; the rerun matches an uninterrupted
+    campaign."""
+    yaml, h5 = write_campaign(args.work, "reference", 150, 3, 0.5, args.source)
+    run(args, 2, yaml)
+    ref = content(h5)
+    yaml, h5 = write_campaign(args.work, "usr1", 150, 3, 0.5, args.source)
+    env = dict(os.environ, **MPI_ENV)
+    p = subprocess.Popen(command(args, 3, yaml), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    wait_for_commits(h5)
+    t_signal = time.time()
+    p.send_signal(signal.SIGUSR1)  # p is mpirun itself
+    try:
+        out, _ = p.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("fuse2-mpi did not exit within 30 s of SIGUSR1 to mpirun")
+    dt = time.time() - t_signal
+    wait_no_job(yaml)
+    if p.returncode != 0:
+        fail("exit %d after SIGUSR1:\n%s" % (p.returncode, out[-3000:]))
+    if "stopped by signal" not in out:
+        fail("no 'stopped by signal' line:\n" + out[-3000:])
+    if dt > 10:
+        fail("took %.1f s to stop after SIGUSR1" % dt)
+    with h5py.File(h5, "r") as f:  # closed cleanly: a plain (non-SWMR) open works
+        ns, _, finished = committed(f)
+    if finished or ns == 0:
+        fail("after SIGUSR1: %d committed structures, finished=%s" % (ns, finished))
+    statuses = run_statuses(h5)
+    print("  SIGUSR1: exit 0 after %.2f s, %d structures committed, run status '%s'" % (dt, ns, statuses[-1]),
+          flush=True)
+    if statuses != ["signal SIGUSR1"]:
+        fail("provenance statuses after SIGUSR1: %s" % statuses)
+    out = run(args, 2, yaml)
+    if "done:" not in out:
+        fail("the rerun did not finish:\n" + out[-2000:])
+    if run_statuses(h5) != ["signal SIGUSR1", "finished"]:
+        fail("provenance statuses after the rerun: %s" % run_statuses(h5))
+    compare(ref, content(h5), "after SIGUSR1 and rerun")
+
+
+def expect_clean_error(p, out, what, needles):
+    """Exit code 1 (not a crash), one error line naming the problem."""
+    if p.returncode != 1:
+        fail("%s: exit %d, expected 1:\n%s" % (what, p.returncode, out[-3000:]))
+    for bad in ("Segmentation fault", "signal 11", "exited on signal", "core dumped"):
+        if bad in out:
+            fail("%s: a process crashed:\n%s" % (what, out[-3000:]))
+    hits = [line for line in out.splitlines() if line.startswith("fuse2-mpi:") and all(n in line for n in needles)]
+    if not hits:
+        fail("%s: no error line with %s:\n%s" % (what, needles, out[-3000:]))
+    print("  %s: exit 1, '%s'" % (what, hits[0]), flush=True)
+
+
+def case_write_errors(args):
+    """HDF5 write errors stop the campaign cleanly. A file-size limit on
+    rank 0 (set from outside once the campaign has commits, so Open MPI's
+    shared memory is set up first) makes its writes fail like a full disk:
+    exit 1 without a crash, one error naming the file, the provenance says
+    "error", the file keeps its commits and readable, and a rerun without
+    the limit ends with the content of an uninterrupted campaign. Then an
+    output directory that cannot exist and a campaign file that cannot be
+    opened for writing (immutable: root ignores permissions)."""
+    yaml, h5 = write_campaign(args.work, "reference", 150, 3, 0.2, args.source)
+    run(args, 2, yaml)
+    ref = content(h5)
+    yaml, h5 = write_campaign(args.work, "full", 150, 3, 0.2, args.source)
+    env = dict(os.environ, **MPI_ENV)
+    p = subprocess.Popen(command(args, 3, yaml), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         text=True)
+    size, ns = wait_for_commits(h5)
+    limit = size + 16384
+    resource.prlimit(rank0_pid(yaml), resource.RLIMIT_FSIZE, (limit, limit))
+    try:
+        out, _ = p.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        fail("fuse2-mpi did not stop within 60 s of the file-size limit")
+    wait_no_job(yaml)
+    if p.returncode == 0:
+        fail("the campaign ended before the file reached the limit (%d bytes); make it longer:\n%s" %
+             (limit, out[-2000:]))
+    expect_clean_error(p, out, "file-size limit on rank 0", [h5, "File too large"])
+    # as the failure left it: SWMR reading works (h5py, fuse2 inspect), h5dump after h5clear -s
+    with h5py.File(h5, "r", swmr=True) as f:
+        ns_after, _, finished = committed(f)
+    if ns_after < ns or finished:
+        fail("after the failure: %d committed structures (had %d), finished=%s" % (ns_after, ns, finished))
+    if run_statuses(h5) != ["error"]:
+        fail("provenance statuses after the write error: %s" % run_statuses(h5))
+    info = inspect_json(args, h5)
+    if info["rows"]["structures_committed"] != ns_after:
+        fail("fuse2 inspect sees %s committed structures, h5py %d" % (info["rows"]["structures_committed"], ns_after))
+    copy = h5 + ".copy"
+    shutil.copyfile(h5, copy)
+    for cmd in (["h5clear", "-s", copy], ["h5dump", "-H", copy]):
+        q = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        if q.returncode != 0:
+            fail("%s failed on the file left by the write error: %s" % (" ".join(cmd), q.stderr[-2000:]))
+    os.remove(copy)
+    print("  left file: %d structures committed, provenance 'error'; h5py, inspect, h5clear + h5dump read it" %
+          ns_after, flush=True)
+    out = run(args, 2, yaml)
+    if "done:" not in out:
+        fail("the rerun did not finish:\n" + out[-2000:])
+    if run_statuses(h5) != ["error", "finished"]:
+        fail("provenance statuses after the rerun: %s" % run_statuses(h5))
+    compare(ref, content(h5), "after the write error and rerun")
+
+    # an output directory below a regular file: nothing can be created
+    plain = os.path.join(args.work, "plain-file")
+    with open(plain, "w") as f:
+        f.write("not a directory\n")
+    bad_yaml = os.path.join(args.work, "baddir.yaml")
+    with open(yaml) as f:
+        text = f.read()
+    with open(bad_yaml, "w") as f:
+        f.write(text.replace("output_dir: " + os.path.dirname(h5), "output_dir: " + os.path.join(plain, "out")))
+    p = subprocess.run(command(args, 3, bad_yaml), env=env, capture_output=True, text=True, timeout=60)
+    expect_clean_error(p, p.stdout + p.stderr, "output directory below a file", [plain, "Not a directory"])
+
+    # a campaign file that cannot be opened for writing
+    if subprocess.run(["chattr", "+i", h5], capture_output=True).returncode != 0:
+        print("  skipped the unwritable-file check: chattr +i is not supported here (root ignores "
+              "permission bits, so there is no other way to refuse root a write)", flush=True)
+        return
+    try:
+        p = subprocess.run(command(args, 3, yaml), env=env, capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run(["chattr", "-i", h5], check=True)
+    expect_clean_error(p, p.stdout + p.stderr, "immutable campaign file", [h5, "not permitted"])
+    if run_statuses(h5) != ["error", "finished"]:
+        fail("the refused run changed the file: %s" % run_statuses(h5))
+    compare(ref, content(h5), "after the refused run")
+
+
 def check_schema_against_doc(args, h5):
     """docs/campaign-file.md lists every dataset and every compound member:
     the file must have exactly those."""
@@ -342,6 +517,9 @@ def check_schema_against_doc(args, h5):
     if len(paths) < 8 or len(members) < 4:
         fail("could not read the schema from docs/campaign-file.md (%d paths, %d tables)" %
              (len(paths), len(members)))
+    root_attrs = set(re.findall(r"^\| `/` attribute `([A-Za-z_0-9]+)` \|", layout, re.M))
+    documented = set(paths)
+    groups = {"/"} | {p[:i] for p in paths for i in range(1, len(p)) if p[i] == "/"}
     with h5py.File(h5, "r") as f:
         for path in paths:
             if path not in f:
@@ -351,17 +529,38 @@ def check_schema_against_doc(args, h5):
             if actual != names:
                 fail("%s: members only in the file %s, only in the doc %s" %
                      (path, sorted(actual - names), sorted(names - actual)))
+        # and the other way round: nothing in the file that the doc does not list
+        undocumented = []
+
+        def visit(name, obj):
+            path = "/" + name
+            if isinstance(obj, h5py.Dataset):
+                if path not in documented:
+                    undocumented.append("dataset " + path)
+                elif obj.dtype.names is not None and path not in members:
+                    undocumented.append("members of the compound dataset " + path)
+            elif path not in groups:
+                undocumented.append("group " + path)
+            undocumented.extend("attribute %s of %s" % (a, path) for a in obj.attrs)
+
+        f.visititems(visit)
+        if set(f.attrs) != root_attrs:
+            undocumented.extend("root attribute " + a for a in sorted(set(f.attrs) - root_attrs))
+            undocumented.extend("root attribute %s (documented, not in the file)" % a
+                                for a in sorted(root_attrs - set(f.attrs)))
+        if undocumented:
+            fail("in the file but not in docs/campaign-file.md: " + ", ".join(undocumented))
         fmt = f.attrs["format"]
         fmt = fmt.decode() if isinstance(fmt, bytes) else str(fmt)
         if fmt != "fuse2-campaign" or int(f.attrs["schema_version"]) != 1:
             fail("root attributes: format %r, schema_version %r" % (fmt, f.attrs["schema_version"]))
-    print("  schema: %d datasets and %d compound tables match docs/campaign-file.md" %
+    print("  schema: %d datasets and %d compound tables match docs/campaign-file.md, both ways" %
           (len(paths), len(members)), flush=True)
 
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("case", choices=["ranks", "kill", "sigterm"])
+    ap.add_argument("case", choices=["ranks", "kill", "sigterm", "sigusr1", "write_errors"])
     ap.add_argument("--mpi", required=True)
     ap.add_argument("--cli", required=True)
     ap.add_argument("--source", required=True)
@@ -373,7 +572,8 @@ def main():
     shutil.rmtree(args.work, ignore_errors=True)
     os.makedirs(args.work)
     print("case %s in %s" % (args.case, args.work), flush=True)
-    {"ranks": case_ranks, "kill": case_kill, "sigterm": case_sigterm}[args.case](args)
+    {"ranks": case_ranks, "kill": case_kill, "sigterm": case_sigterm, "sigusr1": case_sigusr1,
+     "write_errors": case_write_errors}[args.case](args)
     print("PASS", flush=True)
 
 

@@ -215,7 +215,7 @@ static void test_values_in_the_file_override_defaults(void **state)
     ASSERT_OK(fuse2_config_load(
         campaign("values.yaml", "SrTiO3",
                  "T: 0.005\nrmax: 500\nn_moves: {1: 3, 14: 2}\nrevert_atoms: False\n"
-                 "read_existing_structures: true\ngn_zn_range: [1, 2, 3]\nrank_gn_structures: opti\n"
+                 "read_existing_structures: true\npath_to_structures: .\ngn_zn_range: [1, 2, 3]\nrank_gn_structures: opti\n"
                  "ap_scale: 1.1\nsymprec: 0.01\nwalkers: 8\noutput_dir: out\nstop_file: halt\n"
                  "relax:\n  optimizer: fire+lbfgs\n  pressure: 1.0\n  fixed_cell: yes\n  time_limit: 60\n"),
         &cfg));
@@ -248,7 +248,7 @@ static void test_values_in_the_file_override_defaults(void **state)
     ASSERT_NEAR(cfg.relax.time_limit, 60, 0);
     fuse2_config_free(&cfg);
     /* FUSE2's misspelling is the primary name */
-    ASSERT_OK(fuse2_config_load(campaign("sic.yaml", "SrTiO3", "read_exisiting_structures: true\n"), &cfg));
+    ASSERT_OK(fuse2_config_load(campaign("sic.yaml", "SrTiO3", "read_exisiting_structures: true\npath_to_structures: .\n"), &cfg));
     assert_true(cfg.read_existing_structures);
     fuse2_config_free(&cfg);
 }
@@ -729,9 +729,28 @@ static void test_check_reports_errors_and_exits_1(void **state)
     free(out);
 }
 
+static void test_gn_oa_switches_are_refused(void **state)
+{
+    (void)state;
+    const char *keys[] = {"generate_gn_boss_structures", "generate_structures_only", "clear_previous_gn_structures"};
+    for (int k = 0; k < 3; k++) {
+        char extra[256];
+        snprintf(extra, sizeof extra, "%s: true\n", keys[k]);
+        fuse2_config cfg;
+        assert_int_not_equal(fuse2_config_load(campaign("gn.yaml", "SrTiO3", extra), &cfg), FUSE2_OK);
+        char want[256];
+        snprintf(want, sizeof want, "'%s: true' needs the GN-OA ML generator", keys[k]);
+        test_assert_error_contains(want);
+        snprintf(extra, sizeof extra, "%s: false\n", keys[k]);
+        ASSERT_OK(fuse2_config_load(campaign("gn.yaml", "SrTiO3", extra), &cfg));
+        fuse2_config_free(&cfg);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_gn_oa_switches_are_refused),
         cmocka_unit_test(test_example_campaign_loads_with_srtio3_sub_module),
         cmocka_unit_test(test_derived_values_match_fuse2_run_values),
         cmocka_unit_test(test_composition_mapping_order_defines_the_formula_unit),

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -212,13 +213,38 @@ static void test_name_and_random_orders(void **state)
 static void test_missing_directory_is_an_error(void **state)
 {
     (void)state;
+    /* the configuration refuses it before anything runs */
+    char text[2048];
+    snprintf(text, sizeof text,
+             "composition: {Sr: 1, Ti: 1, O: 3}\nmax_atoms: 15\nimax_atoms: 10\nseed: 1\niterations: 5\n"
+             "read_exisiting_structures: true\npath_to_structures: no-such-pool-dir\n"
+             "calculator:\n  name: builtin\n  library: %s/examples/srtio3/SrTiO3-buck.lib\n",
+             source_dir());
     fuse2_config cfg;
-    load_config("pool-missing", "path_to_structures: no-such-pool-dir\n", &cfg);
+    assert_int_not_equal(fuse2_config_load(test_write_file("pool-missing.yaml", text), &cfg), FUSE2_OK);
+    test_assert_error_contains("pool-missing.yaml:1: path_to_structures:");
+    test_assert_error_contains("no-such-pool-dir is not a directory");
+    /* without a path at all */
+    snprintf(text, sizeof text,
+             "composition: {Sr: 1, Ti: 1, O: 3}\nmax_atoms: 15\nimax_atoms: 10\nseed: 1\niterations: 5\n"
+             "read_exisiting_structures: true\n"
+             "calculator:\n  name: builtin\n  library: %s/examples/srtio3/SrTiO3-buck.lib\n",
+             source_dir());
+    assert_int_not_equal(fuse2_config_load(test_write_file("pool-nopath.yaml", text), &cfg), FUSE2_OK);
+    test_assert_error_contains("path_to_structures is not given");
+    /* and the loader, for a directory that went away after the check */
+    char gone[4200];
+    snprintf(gone, sizeof gone, "%s/pool-gone", test_tmpdir());
+    mkdir(gone, 0755);
+    char extra[4400];
+    snprintf(extra, sizeof extra, "path_to_structures: %s\n", gone);
+    load_config("pool-gone", extra, &cfg);
+    rmdir(gone);
     fuse2_pool p;
     fuse2_pool_init(&p);
     assert_int_not_equal(fuse2_pool_load_directory(&cfg, NULL, NULL, &p), FUSE2_OK);
-    test_assert_error_contains("no-such-pool-dir");
-    test_assert_error_contains("pool-missing.yaml");
+    test_assert_error_contains("pool-gone");
+    test_assert_error_contains("pool-gone.yaml");
     assert_int_equal(p.n, 0);
     fuse2_config_free(&cfg);
 }

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <strings.h>
 #include <unistd.h>
 #include <yaml.h>
@@ -336,6 +337,20 @@ static void bound_error(ctx *c, const yaml_node_t *v, const char *name, const ch
 }
 
 /* Applies a table entry of kind INT/DOUBLE/BOOL/STRING/PATH at base. */
+/* FUSE2 switches whose machinery (the GN-OA ML generator and its pool
+ * ranking) is not part of fuse2-mpi yet: true is an error rather than a
+ * setting that silently does nothing. */
+static void refuse_unavailable(ctx *c, const char *name, const yaml_node_t *v)
+{
+    static const char *const unavailable[] = {"generate_gn_boss_structures", "generate_structures_only",
+                                              "clear_previous_gn_structures", NULL};
+    for (int i = 0; unavailable[i]; i++)
+        if (!strcmp(name, unavailable[i]))
+            add_error(c, line_of(v), "'%s: true' needs the GN-OA ML generator, which this version of fuse2-mpi "
+                                     "does not have; seed the campaign from existing CIFs with "
+                                     "read_exisiting_structures and path_to_structures", name);
+}
+
 static void apply_simple(ctx *c, const key_spec *s, const yaml_node_t *v, void *base)
 {
     char *p = (char *)base + s->offset;
@@ -349,7 +364,7 @@ static void apply_simple(ctx *c, const key_spec *s, const yaml_node_t *v, void *
         if (!get_double(c, s->name, v, &x)) return;
         *(double *)p = x;
     } else if (s->kind == K_BOOL) {
-        get_bool(c, s->name, v, (int *)p);
+        if (get_bool(c, s->name, v, (int *)p) && *(int *)p) refuse_unavailable(c, s->name, v);
         return;
     } else {
         const char *t;
@@ -945,6 +960,13 @@ fuse2_status fuse2_config_load(const char *path, fuse2_config *cfg)
         for (int i = 0; i < NREQUIRED; i++)
             if (!seen_required[i]) add_error(&c, line_of(root), "missing required key '%s'%s", required[i], why[i]);
         if (oxidation && cfg->composition.nelements) parse_oxidation_states(&c, &doc, oxidation);
+        if (cfg->read_existing_structures) {
+            struct stat sb;
+            if (!cfg->path_to_structures || !cfg->path_to_structures[0])
+                add_error(&c, line_of(root), "read_exisiting_structures is true but path_to_structures is not given");
+            else if (stat(cfg->path_to_structures, &sb) != 0 || !S_ISDIR(sb.st_mode))
+                add_error(&c, line_of(root), "path_to_structures: %s is not a directory", cfg->path_to_structures);
+        }
         if (!c.nerrors) derive(&c, &doc, root);
     }
     if (c.nerrors) {

@@ -202,12 +202,13 @@ static fuse2_status resolved_text(const fuse2_config *cfg, char **out)
     return FUSE2_OK;
 }
 
-/* Keys that may differ between invocations of one campaign: the budget and
- * where files live. Comment lines carry the source path. */
+/* Keys that may differ between invocations of one campaign: the budget,
+ * where files live and how often the run reports or commits (none of them
+ * changes a result). Comment lines carry the source path. */
 static int line_may_differ(const char *line, size_t len)
 {
     static const char *const keys[] = {"iterations:", "output_dir:", "campaign_file:", "stop_file:", "restart:",
-                                       "checkpoint_interval:", NULL};
+                                       "checkpoint_interval:", "progress_steps:", NULL};
     while (len > 0 && (*line == ' ' || *line == '\t')) {
         line++;
         len--;

@@ -547,24 +547,28 @@ static void test_oxidation_states_need_cations_and_anions(void **state)
                       "anion");
 }
 
-static void test_calculator_settings_are_checked_without_creating_it(void **state)
+static void test_calculator_settings_are_checked_before_anything_runs(void **state)
 {
     (void)state;
     assert_load_fails(campaign("calc.yaml", "SrTiO3", "  libary: x.lib\n"),
                       "calc.yaml:8: unknown setting 'libary' for calculator 'builtin' (did you mean 'library'?)");
     assert_load_fails(test_write_file("calc2.yaml", "composition: Mn\nmax_atoms: 5\nimax_atoms: 5\nseed: 1\n"
-                                                    "calculator:\n  name: vasp\n"),
-                      "calc2.yaml:6: unknown calculator 'vasp' (registered: builtin");
+                                                    "calculator:\n  name: castep\n"),
+                      "calc2.yaml:6: unknown calculator 'castep' (registered: builtin");
     assert_load_fails(test_write_file("calc3.yaml", "composition: Mn\nmax_atoms: 5\nimax_atoms: 5\nseed: 1\n"
                                                     "calculator:\n  name: builtin\n  library: missing.lib\n"),
                       "calc3.yaml:7: cannot read the potential library");
     assert_load_fails(campaign("calc4.yaml", "SrTiO3", "  c6: [1]\n"),
-                      "calc4.yaml:8: calculator setting 'c6' must be a single value, got a list");
+                      "calc4.yaml:8: calculator setting 'c6' must be a single value, got a list or mapping");
+    /* values are checked by making the calculator once (nothing runs) */
+    assert_load_fails(campaign("calc6.yaml", "SrTiO3", "  accuracy: lots\n"), "calc6.yaml:");
+    test_assert_error_contains("calculator 'builtin': ");
+    test_assert_error_contains("accuracy");
     /* values are passed through as text with their origin */
     fuse2_config cfg;
-    ASSERT_OK(fuse2_config_load(campaign("calc5.yaml", "SrTiO3", "  accuracy: 1e-8\n"), &cfg));
+    ASSERT_OK(fuse2_config_load(campaign("calc5.yaml", "SrTiO3", "  accuracy: 10\n"), &cfg));
     const char *origin = NULL;
-    assert_string_equal(fuse2_settings_get(&cfg.calc_settings, "accuracy", &origin), "1e-8");
+    assert_string_equal(fuse2_settings_get(&cfg.calc_settings, "accuracy", &origin), "10");
     assert_non_null(strstr(origin, "calc5.yaml:8"));
     fuse2_config_free(&cfg);
 }
@@ -775,7 +779,7 @@ int main(void)
         cmocka_unit_test(test_bad_compositions_are_errors),
         cmocka_unit_test(test_keys_must_be_plain_names),
         cmocka_unit_test(test_oxidation_states_need_cations_and_anions),
-        cmocka_unit_test(test_calculator_settings_are_checked_without_creating_it),
+        cmocka_unit_test(test_calculator_settings_are_checked_before_anything_runs),
         cmocka_unit_test(test_several_errors_are_reported_together),
         cmocka_unit_test(test_resolved_yaml_loads_back_to_the_same_configuration),
         cmocka_unit_test(test_check_prints_the_resolved_configuration),

@@ -60,6 +60,13 @@ typedef struct fuse2_settings {
     const fuse2_setting *items;
 } fuse2_settings;
 
+/* Nested YAML under `calculator:` arrives flattened with dotted keys:
+ * `stages: [{name: builtin}]` gives "stages.0.name", `pseudopotentials:
+ * {Si: Si.UPF}` gives "pseudopotentials.Si". The settings whose key starts
+ * with prefix (e.g. "stages.0."), with the prefix removed; out->items is
+ * malloc'ed (free it), keys and values point into s. */
+fuse2_status fuse2_settings_subset(const fuse2_settings *s, const char *prefix, fuse2_settings *out);
+
 /* Value for key or NULL; *origin set when non-NULL. */
 const char *fuse2_settings_get(const fuse2_settings *s, const char *key, const char **origin);
 /* A setting's text as a finite number / a boolean (true/false, yes/no,
@@ -93,6 +100,9 @@ struct fuse2_calc {
     const fuse2_calc_ops *ops;
     void *state;
 };
+
+/* 1 if ops accepts key: listed exactly, or under a listed "prefix.*". */
+int fuse2_calc_key_known(const fuse2_calc_ops *ops, const char *key);
 
 /* Registry lookup by name ("builtin"); NULL if unknown. */
 const fuse2_calc_ops *fuse2_calc_find(const char *name);

@@ -53,6 +53,18 @@ typedef struct fuse2_relax_options {
     void *interrupt_user;
 } fuse2_relax_options;
 
+/* One stage of a tiered relaxation (the "chain" calculator): what it
+ * reported. A plain relaxation has no stages. */
+enum { FUSE2_MAX_STAGES = 8, FUSE2_STAGE_REASON_LEN = 128 };
+typedef struct fuse2_stage_result {
+    char calculator[32];      /* registered name of the stage's calculator */
+    fuse2_relax_status status;
+    double energy;            /* eV, at the end of the stage (NAN if none) */
+    int steps;
+    double wall_seconds;
+    char reason[FUSE2_STAGE_REASON_LEN];
+} fuse2_stage_result;
+
 typedef struct fuse2_relax_result {
     fuse2_relax_status status;
     char reason[FUSE2_REASON_LEN];
@@ -65,6 +77,8 @@ typedef struct fuse2_relax_result {
     double max_stress;        /* eV/Å^3 at the end (incl. pressure) */
     double wall_seconds;
     fuse2_calc_result final;  /* energy, forces, stress, components at the end */
+    int nstages;              /* tiered relaxations: the stages that ran, in order */
+    fuse2_stage_result stages[FUSE2_MAX_STAGES];
 } fuse2_relax_result;
 
 void fuse2_relax_options_default(fuse2_relax_options *opt);

@@ -90,6 +90,36 @@ fuse2_status fuse2_setting_parse_bool(const char *key, const char *text, const c
     return FUSE2_OK;
 }
 
+int fuse2_calc_key_known(const fuse2_calc_ops *ops, const char *key)
+{
+    for (const char *const *k = ops->keys; k && *k; k++) {
+        size_t n = strlen(*k);
+        if (strcmp(*k, key) == 0) return 1;
+        if (n >= 2 && !strcmp(*k + n - 2, ".*") && !strncmp(*k, key, n - 1) && key[n - 1]) return 1;
+    }
+    return 0;
+}
+
+fuse2_status fuse2_settings_subset(const fuse2_settings *s, const char *prefix, fuse2_settings *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t n = strlen(prefix);
+    int count = 0;
+    for (int i = 0; s && i < s->count; i++) count += !strncmp(s->items[i].key, prefix, n);
+    fuse2_setting *items = calloc((size_t)(count ? count : 1), sizeof *items);
+    if (!items) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "settings under '%s'", prefix);
+    int k = 0;
+    for (int i = 0; s && i < s->count; i++)
+        if (!strncmp(s->items[i].key, prefix, n)) {
+            items[k] = s->items[i];
+            items[k].key += n;
+            k++;
+        }
+    out->items = items;
+    out->count = k;
+    return FUSE2_OK;
+}
+
 fuse2_status fuse2_calc_create(const char *name, const fuse2_settings *settings, fuse2_calc *calc)
 {
     memset(calc, 0, sizeof *calc);
@@ -97,10 +127,7 @@ fuse2_status fuse2_calc_create(const char *name, const fuse2_settings *settings,
     if (!ops) return FUSE2_RAISE(FUSE2_ERR_ARG, "unknown calculator '%s'", name);
     if (settings)
         for (int i = 0; i < settings->count; i++) {
-            int known = 0;
-            for (const char *const *k = ops->keys; k && *k; k++)
-                if (strcmp(*k, settings->items[i].key) == 0) known = 1;
-            if (!known)
+            if (!fuse2_calc_key_known(ops, settings->items[i].key))
                 return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: unknown setting '%s' for calculator '%s'",
                                    settings->items[i].origin ? settings->items[i].origin : "settings",
                                    settings->items[i].key, name);

@@ -6,10 +6,12 @@
 
 extern const fuse2_calc_ops fuse2_builtin_calc_ops;
 extern const fuse2_calc_ops fuse2_synthetic_calc_ops;
+extern const fuse2_calc_ops fuse2_chain_calc_ops;
 
 static const fuse2_calc_ops *const registry[] = {
     &fuse2_builtin_calc_ops,
     &fuse2_synthetic_calc_ops,
+    &fuse2_chain_calc_ops,
     NULL,
 };
 

@@ -31,7 +31,7 @@ typedef struct ctx {
     size_t errlen, errcap;
     int nerrors;
     fuse2_setting *items;      /* calculator settings being built */
-    int nitems;
+    int nitems, items_capacity;
 } ctx;
 
 static void add_error(ctx *c, int line, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -539,17 +539,86 @@ static void parse_oxidation_states(ctx *c, yaml_document_t *doc, const yaml_node
     cfg->has_oxidation_states = 1;
 }
 
+/* Calculator settings whose values are paths, resolved against the YAML
+ * file's directory (the last component of a dotted key decides). */
+static int is_path_setting(const char *key)
+{
+    static const char *const paths[] = {"library", "pseudo_dir", "scratch", "spp_path", "potcar_dir", NULL};
+    const char *last = strrchr(key, '.');
+    last = last ? last + 1 : key;
+    for (int i = 0; paths[i]; i++)
+        if (!strcmp(last, paths[i])) return 1;
+    return 0;
+}
+
+static void add_setting(ctx *c, const char *key, const yaml_node_t *val)
+{
+    if (c->nitems == c->items_capacity) {
+        int cap = c->items_capacity ? 2 * c->items_capacity : 16;
+        fuse2_setting *grown = realloc(c->items, (size_t)cap * sizeof *grown);
+        if (!grown) {
+            add_error(c, line_of(val), "out of memory");
+            return;
+        }
+        memset(grown + c->items_capacity, 0, (size_t)(cap - c->items_capacity) * sizeof *grown);
+        c->items = grown;
+        c->items_capacity = cap;
+    }
+    const char *text = is_null(val) ? "" : scalar_text(val);
+    char origin[4096 + 32];
+    snprintf(origin, sizeof origin, "%s:%d", c->file, line_of(val));
+    fuse2_setting *it = &c->items[c->nitems++];
+    it->key = dup_string(key);
+    it->value = is_path_setting(key) && *text ? resolve_path(c, text) : dup_string(text);
+    it->origin = dup_string(origin);
+    if (!it->key || !it->value || !it->origin) add_error(c, line_of(val), "out of memory");
+}
+
+/* Nested mappings and lists become dotted keys (fuse2/calc.h):
+ * stages: [{name: qe}] -> "stages.0.name". */
+static void flatten_setting(ctx *c, yaml_document_t *doc, const char *key, const yaml_node_t *val, int depth)
+{
+    if (depth > 4) {
+        add_error(c, line_of(val), "calculator setting '%s' is nested too deeply", key);
+        return;
+    }
+    char sub[512];
+    if (val->type == YAML_MAPPING_NODE) {
+        FOR_PAIRS(doc, val, k2, v2) {
+            if (k2->type != YAML_SCALAR_NODE) {
+                add_error(c, line_of(k2), "keys must be plain names, got %s", node_kind_name(k2));
+                continue;
+            }
+            snprintf(sub, sizeof sub, "%s.%s", key, scalar_text(k2));
+            flatten_setting(c, doc, sub, v2, depth + 1);
+        }
+    } else if (val->type == YAML_SEQUENCE_NODE) {
+        int i = 0;
+        for (yaml_node_item_t *item = val->data.sequence.items.start; item < val->data.sequence.items.top; item++) {
+            snprintf(sub, sizeof sub, "%s.%d", key, i++);
+            flatten_setting(c, doc, sub, yaml_document_get_node(doc, *item), depth + 1);
+        }
+        if (i == 0) add_error(c, line_of(val), "calculator setting '%s' is an empty list", key);
+    } else {
+        add_setting(c, key, val);
+    }
+}
+
+/* Calculator names for messages: "builtin, synthetic, ...". */
+static void calculator_names(char *known, size_t size)
+{
+    known[0] = '\0';
+    for (const fuse2_calc_ops *const *o = fuse2_calc_list(); *o; o++) {
+        if (*known) strncat(known, ", ", size - strlen(known) - 1);
+        strncat(known, (*o)->name, size - strlen(known) - 1);
+    }
+}
+
 static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
 {
     fuse2_config *cfg = c->cfg;
     if (c->items || !check_mapping(c, doc, v, "calculator")) return; /* a duplicate is reported */
     const yaml_node_t *name_node = NULL;
-    int n = (int)(v->data.mapping.pairs.top - v->data.mapping.pairs.start);
-    c->items = calloc((size_t)(n > 0 ? n : 1), sizeof *c->items);
-    if (!c->items) {
-        add_error(c, line_of(v), "out of memory");
-        return;
-    }
     FOR_PAIRS(doc, v, k, val) {
         const char *key = scalar_text(k);
         if (!strcmp(key, "name")) {
@@ -560,56 +629,72 @@ static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
             }
             continue;
         }
-        if (val->type != YAML_SCALAR_NODE) {
-            add_error(c, line_of(val), "calculator setting '%s' must be a single value, got %s", key,
-                      node_kind_name(val));
-            continue;
-        }
-        const char *text = is_null(val) ? "" : scalar_text(val);
-        char origin[4096 + 32];
-        snprintf(origin, sizeof origin, "%s:%d", c->file, line_of(k));
-        fuse2_setting *it = &c->items[c->nitems++];
-        it->key = dup_string(key);
-        it->value = !strcmp(key, "library") ? resolve_path(c, text) : dup_string(text);
-        it->origin = dup_string(origin);
-        if (!it->key || !it->value || !it->origin) add_error(c, line_of(k), "out of memory");
+        flatten_setting(c, doc, key, val, 0);
     }
     cfg->calc_settings.items = c->items;
     cfg->calc_settings.count = c->nitems;
+    char known[256];
+    calculator_names(known, sizeof known);
     if (!name_node) {
-        add_error(c, line_of(v), "calculator: missing 'name' (registered: builtin)");
+        add_error(c, line_of(v), "calculator: missing 'name' (registered: %s)", known);
         return;
     }
     const fuse2_calc_ops *ops = fuse2_calc_find(cfg->calc_name);
     if (!ops) {
-        char known[256] = "";
-        for (const fuse2_calc_ops *const *o = fuse2_calc_list(); *o; o++) {
-            if (*known) strncat(known, ", ", sizeof known - strlen(known) - 1);
-            strncat(known, (*o)->name, sizeof known - strlen(known) - 1);
-        }
         add_error(c, line_of(name_node), "unknown calculator '%s' (registered: %s)", cfg->calc_name, known);
         return;
     }
-    /* the same key check fuse2_calc_create makes, without creating it */
+    /* the key check fuse2_calc_create makes, with a hint for typos */
     const char *names[64];
-    int nnames = 0;
+    int nnames = 0, bad = 0;
     for (const char *const *k = ops->keys; k && *k && nnames < 64; k++) names[nnames++] = *k;
     for (int i = 0; i < c->nitems; i++) {
         const fuse2_setting *it = &c->items[i];
-        int known = 0;
-        for (int j = 0; j < nnames; j++) known |= !strcmp(names[j], it->key);
-        if (known) {
-            if (!strcmp(it->key, "library") && access(it->value, R_OK) != 0)
+        if (fuse2_calc_key_known(ops, it->key)) {
+            if (!strcmp(it->key, "library") && access(it->value, R_OK) != 0) {
                 add_error(c, atoi(strrchr(it->origin, ':') + 1), "cannot read the potential library '%s'",
                           it->value);
+                bad = 1;
+            }
             continue;
+        }
+        const char *dot = strchr(it->key, '.');
+        if (dot) { /* a list or mapping given for a plain setting */
+            char head[128];
+            snprintf(head, sizeof head, "%.*s", (int)(dot - it->key), it->key);
+            if (fuse2_calc_key_known(ops, head)) {
+                int reported = 0; /* once per setting, not per entry */
+                for (int j = 0; j < i; j++)
+                    reported |= !strncmp(c->items[j].key, head, strlen(head)) && c->items[j].key[strlen(head)] == '.';
+                if (!reported)
+                    add_error(c, atoi(strrchr(it->origin, ':') + 1),
+                              "calculator setting '%s' must be a single value, got a list or mapping", head);
+                bad = 1;
+                continue;
+            }
         }
         const char *near = closest(it->key, names, nnames);
         char hint[128] = "";
-        if (near) snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
+        size_t nl = near ? strlen(near) : 0;
+        if (near && nl > 2 && !strcmp(near + nl - 2, ".*"))
+            snprintf(hint, sizeof hint, " ('%.*s' takes nested entries: a list or a mapping)", (int)(nl - 2), near);
+        else if (near)
+            snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
         add_error(c, atoi(strrchr(it->origin, ':') + 1), "unknown setting '%s' for calculator '%s'%s", it->key,
                   ops->name, hint);
+        bad = 1;
     }
+    if (bad) return;
+    /* everything else a calculator checks when it is made (values, files,
+     * the stages of a chain): made once here, so that a bad setting stops
+     * the campaign before any rank starts work. Nothing is run. */
+    fuse2_calc calc;
+    if (fuse2_calc_create(cfg->calc_name, &cfg->calc_settings, &calc) != FUSE2_OK) {
+        add_error(c, line_of(name_node), "calculator '%s': %s", cfg->calc_name, fuse2_error_message());
+        fuse2_error_clear();
+        return;
+    }
+    fuse2_calc_destroy(&calc);
 }
 
 static void parse_relax(ctx *c, yaml_document_t *doc, const yaml_node_t *v)

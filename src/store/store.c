@@ -441,6 +441,8 @@ static fuse2_status store_alloc(const char *path, bool writer, fuse2_store **out
     return FUSE2_OK;
 }
 
+static void freeze_file(fuse2_store *st);
+
 /* Releases everything without writing (after errors, and by close). */
 static void store_release(fuse2_store *st)
 {
@@ -449,6 +451,9 @@ static void store_release(fuse2_store *st)
         if (st->mem_type[t] >= 0) H5Tclose(st->mem_type[t]);
         free(st->buf[t].data);
     }
+    /* a writer still open here failed while creating or resuming: its file
+     * stays as it is (freeze_file), as after any failed write */
+    if (st->writer && st->file >= 0) freeze_file(st);
     if (st->file >= 0) H5Fclose(st->file);
     if (st->lock_fd >= 0) close(st->lock_fd);
     H5Eclear2(H5E_DEFAULT);
@@ -1108,8 +1113,10 @@ static void freeze_file(fuse2_store *st)
         H5Eclear2(H5E_DEFAULT);
         return;
     }
-    int ro = st->lock_fd >= 0 ? dup(st->lock_fd) : open(st->path, O_RDONLY | O_CLOEXEC);
-    if (ro < 0) ro = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    char self[64]; /* the same open file, read-only (on Linux) */
+    snprintf(self, sizeof self, "/proc/self/fd/%d", *fd);
+    int ro = open(self, O_RDONLY | O_CLOEXEC);
+    if (ro < 0) ro = open("/dev/null", O_RDONLY | O_CLOEXEC); /* reads see an empty file; still no writes */
     if (ro >= 0) {
         dup2(ro, *fd);
         close(ro);
@@ -1177,7 +1184,7 @@ static fuse2_status visible_lengths(fuse2_store *st)
     while (n > 0) {
         fuse2_store_checkpoint_row row;
         FUSE2_CALL(read_table(st, T_CHECKPOINTS, n - 1, 1, &row, "reading /checkpoints/records"));
-        if (row.unix_time > 0) break;
+        if (row.unix_time > 0 && row.n_structures <= length[T_STRUCTURES] && row.n_steps <= length[T_STEPS]) break;
         n--;
     }
     length[T_CHECKPOINTS] = n;
@@ -1225,7 +1232,10 @@ fuse2_status fuse2_store_refresh(fuse2_store *st)
 {
     if (!st) return FUSE2_RAISE(FUSE2_ERR_ARG, "no campaign file");
     if (st->writer) return FUSE2_OK; /* a writer knows its lengths */
-    for (int t = 0; t < NTABLES; t++)
+    /* newest-written tables first: the writer flushes atoms, structures,
+     * steps, checkpoints in that order, so refreshing in the reverse order
+     * never shows a checkpoint or step whose structures look missing */
+    for (int t = NTABLES - 1; t >= 0; t--)
         if (H5Drefresh(st->dset[t]) < 0) return HDF5_FAIL(st->path, "refreshing");
     FUSE2_CALL(visible_lengths(st));
     return FUSE2_OK;

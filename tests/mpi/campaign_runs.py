@@ -421,9 +421,10 @@ def case_write_errors(args):
     shared memory is set up first) makes its writes fail like a full disk:
     exit 1 without a crash, one error naming the file, the provenance says
     "error", the file keeps its commits and readable, and a rerun without
-    the limit ends with the content of an uninterrupted campaign. Then an
-    output directory that cannot exist and a campaign file that cannot be
-    opened for writing (immutable: root ignores permissions)."""
+    the limit ends with the content of an uninterrupted campaign. The same
+    with a really full disk (a tmpfs, if it can be mounted). Then an output
+    directory that cannot exist and a campaign file that cannot be opened
+    for writing (immutable: root ignores permissions)."""
     yaml, h5 = write_campaign(args.work, "reference", 150, 3, 0.2, args.source)
     run(args, 2, yaml)
     ref = content(h5)
@@ -470,6 +471,8 @@ def case_write_errors(args):
         fail("provenance statuses after the rerun: %s" % run_statuses(h5))
     compare(ref, content(h5), "after the write error and rerun")
 
+    disk_full(args, ref)
+
     # an output directory below a regular file: nothing can be created
     plain = os.path.join(args.work, "plain-file")
     with open(plain, "w") as f:
@@ -495,6 +498,44 @@ def case_write_errors(args):
     if run_statuses(h5) != ["error", "finished"]:
         fail("the refused run changed the file: %s" % run_statuses(h5))
     compare(ref, content(h5), "after the refused run")
+
+
+def disk_full(args, ref):
+    """A real full disk (ENOSPC): the campaign runs on a small tmpfs that is
+    shrunk to what it uses once there are commits (needs mount rights)."""
+    mnt = os.path.join(args.work, "tmpfs")
+    os.makedirs(mnt)
+    q = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64m", "tmpfs", mnt], capture_output=True, text=True)
+    if q.returncode != 0:
+        print("  skipped the full-disk check: cannot mount a tmpfs here (%s); the file-size limit above "
+              "fails writes the same way" % q.stderr.strip(), flush=True)
+        return
+    try:
+        yaml, h5 = write_campaign(mnt, "disk", 150, 3, 0.2, args.source)
+        env = dict(os.environ, **MPI_ENV)
+        p = subprocess.Popen(command(args, 3, yaml), env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                             text=True)
+        wait_for_commits(h5)
+        used = 1024 * int(subprocess.run(["du", "-sk", mnt], capture_output=True, text=True).stdout.split()[0])
+        subprocess.run(["mount", "-o", "remount,size=%d" % (used + 65536), mnt], check=True)
+        try:
+            out, _ = p.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            fail("fuse2-mpi did not stop within 60 s of the full disk")
+        wait_no_job(yaml)
+        if p.returncode == 0:
+            fail("the campaign ended before the disk was full; make it longer:\n" + out[-2000:])
+        expect_clean_error(p, out, "full disk", [h5, "No space left on device"])
+        if run_statuses(h5) != ["error"]:
+            fail("provenance statuses after the full disk: %s" % run_statuses(h5))
+        subprocess.run(["mount", "-o", "remount,size=64m", mnt], check=True)
+        out = run(args, 2, yaml)
+        if "done:" not in out:
+            fail("the rerun did not finish:\n" + out[-2000:])
+        compare(ref, content(h5), "after the full disk and rerun")
+    finally:
+        subprocess.run(["umount", "-l", mnt])
 
 
 def check_schema_against_doc(args, h5):

@@ -24,7 +24,7 @@ packages=(
   libsymspg-dev
   libopenblas-dev liblapacke-dev libscalapack-openmpi-dev
   libyaml-dev libcmocka-dev libcairo2-dev libfontconfig-dev
-  lammps
+  lammps quantum-espresso quantum-espresso-data
   python3-numpy python3-h5py
 )
 

@@ -79,7 +79,9 @@ struct fuse2_relax_result;
  *   min_distance  pre-check: fail without running when two atoms are closer
  *                 (Å, default 1.0, FUSE2's dist_cutoff; 0 = off)
  *   isolation     pre-check: fail when an atom has no neighbour within this
- *                 distance (Å, default 0 = off; FUSE2's CHGNet rule is 6) */
+ *                 distance (Å, default 0 = off; FUSE2's CHGNet rule is 6)
+ *   environment   variables for the program, e.g. {OMP_NUM_THREADS: 1}
+ *                 (after the MPI variables are scrubbed) */
 typedef struct fuse2_ext_common {
     char *command;
     char *scratch;
@@ -87,6 +89,7 @@ typedef struct fuse2_ext_common {
     double time_limit;
     double min_distance;
     double isolation;
+    char **environment;         /* "NAME=value" for the child, NULL-terminated */
 } fuse2_ext_common;
 
 /* The keys above (NULL-terminated), for a calculator's `keys` table. */
@@ -104,7 +107,8 @@ int fuse2_ext_precheck(const fuse2_structure *s, double min_distance, double iso
  * parser of what the run left. `state` is the calculator's own. */
 typedef struct fuse2_ext_driver {
     const char *code;           /* "lammps", "qe", ...: names the scratch directories */
-    /* Writes the inputs for relaxing s (single_point: energy only) into dir. */
+    /* Writes the inputs for relaxing s (single_point: energy only) into dir;
+     * opt is NULL for a single point (fuse2_ext_compute). */
     fuse2_status (*write_inputs)(void *state, const char *dir, const fuse2_structure *s,
                                  const struct fuse2_relax_options *opt, int single_point);
     /* Parses dir after the run; input is the structure that was written. */

@@ -15,8 +15,8 @@
 #include "fuse2/neighbors.h"
 #include "fuse2/relax.h"
 
-const char *const fuse2_ext_common_keys[] = {"command", "scratch", "keep_scratch", "time_limit", "min_distance",
-                                             "isolation", NULL};
+const char *const fuse2_ext_common_keys[] = {"command",      "scratch",   "keep_scratch",  "time_limit",
+                                             "min_distance", "isolation", "environment.*", NULL};
 
 static double seconds_now(void)
 {
@@ -62,6 +62,24 @@ fuse2_status fuse2_ext_common_parse(const fuse2_settings *settings, const char *
     FUSE2_CALL_GOTO(st, nonnegative(settings, "time_limit", &out->time_limit), fail);
     FUSE2_CALL_GOTO(st, nonnegative(settings, "min_distance", &out->min_distance), fail);
     FUSE2_CALL_GOTO(st, nonnegative(settings, "isolation", &out->isolation), fail);
+    /* environment: {OMP_NUM_THREADS: 1} -> "OMP_NUM_THREADS=1" for the child */
+    int nenv = 0;
+    for (int i = 0; settings && i < settings->count; i++) nenv += !strncmp(settings->items[i].key, "environment.", 12);
+    out->environment = calloc((size_t)nenv + 1, sizeof *out->environment);
+    if (!out->environment) FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_NOMEM, "external calculator settings");
+    for (int i = 0, k = 0; settings && i < settings->count; i++) {
+        const fuse2_setting *it = &settings->items[i];
+        if (strncmp(it->key, "environment.", 12)) continue;
+        const char *name = it->key + 12;
+        int valid = *name && !strchr(name, '.') && !strchr(name, '=');
+        if (!valid)
+            FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_ARG, "%s: '%s' is not an environment variable name",
+                             it->origin ? it->origin : "settings", it->key);
+        size_t len = strlen(name) + strlen(it->value) + 2;
+        out->environment[k] = malloc(len);
+        if (!out->environment[k]) FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_NOMEM, "external calculator settings");
+        snprintf(out->environment[k++], len, "%s=%s", name, it->value);
+    }
     return FUSE2_OK;
 fail:
     fuse2_ext_common_free(out);
@@ -73,6 +91,8 @@ void fuse2_ext_common_free(fuse2_ext_common *c)
     if (!c) return;
     free(c->command);
     free(c->scratch);
+    for (char **e = c->environment; e && *e; e++) free(*e);
+    free(c->environment);
     memset(c, 0, sizeof *c);
 }
 
@@ -139,7 +159,13 @@ fuse2_status fuse2_ext_run_driver(const fuse2_ext_driver *d, void *state, const 
     }
     FUSE2_CALL(make_scratch(c, d->code, dir, sizeof dir));
     if (workdir) snprintf(workdir, (size_t)workdir_size, "%s", dir);
-    FUSE2_CALL(d->write_inputs(state, dir, s, opt, single_point));
+    fuse2_status wst = d->write_inputs(state, dir, s, opt, single_point);
+    if (wst != FUSE2_OK) { /* nothing ran: no directory to inspect */
+        fuse2_remove_tree(dir);
+        if (workdir) workdir[0] = '\0';
+        fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+        return wst;
+    }
 
     double limit = c->time_limit;
     if (opt && opt->time_limit > 0 && (limit <= 0 || opt->time_limit < limit)) limit = opt->time_limit;
@@ -151,6 +177,7 @@ fuse2_status fuse2_ext_run_driver(const fuse2_ext_driver *d, void *state, const 
         .time_limit = limit,
         .interrupt = opt ? opt->interrupt : NULL,
         .interrupt_user = opt ? opt->interrupt_user : NULL,
+        .extra_env = (const char *const *)c->environment,
     };
     fuse2_ext_process proc;
     FUSE2_CALL(fuse2_ext_run(&cmd, &proc));
@@ -165,9 +192,11 @@ fuse2_status fuse2_ext_run_driver(const fuse2_ext_driver *d, void *state, const 
         fuse2_ext_output_fail(out, FUSE2_EXT_TIMED_OUT, "%s: %s", d->code, how);
     } else if (!proc.exited || proc.exit_code != 0) {
         /* the parser's specific diagnosis (a recognised fatal error) wins
-         * over the bare exit status; anything it took for a success did not
-         * end well */
-        if (!fuse2_ext_outcome_failed(out->outcome) || out->outcome == FUSE2_EXT_UNPARSABLE) {
+         * over the bare exit status, and so does a complete run that did not
+         * converge when the code ended by itself (pw.x exits 3 when nstep
+         * runs out); anything it took for a success did not end well */
+        int kept = out->outcome == FUSE2_EXT_NOT_CONVERGED && proc.exited;
+        if (!kept && (!fuse2_ext_outcome_failed(out->outcome) || out->outcome == FUSE2_EXT_UNPARSABLE)) {
             char parsed[FUSE2_REASON_LEN];
             snprintf(parsed, sizeof parsed, "%s", out->reason);
             fuse2_ext_output_fail(out, FUSE2_EXT_CRASHED, "%s: %s%s%s", d->code, how, parsed[0] ? "; " : "", parsed);

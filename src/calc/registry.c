@@ -6,12 +6,20 @@
 
 extern const fuse2_calc_ops fuse2_builtin_calc_ops;
 extern const fuse2_calc_ops fuse2_synthetic_calc_ops;
+extern const fuse2_calc_ops fuse2_qe_calc_ops;
 extern const fuse2_calc_ops fuse2_chain_calc_ops;
+extern const fuse2_calc_ops fuse2_lammps_calc_ops;
+extern const fuse2_calc_ops fuse2_gulp_calc_ops;
+extern const fuse2_calc_ops fuse2_vasp_calc_ops;
 
 static const fuse2_calc_ops *const registry[] = {
     &fuse2_builtin_calc_ops,
     &fuse2_synthetic_calc_ops,
+    &fuse2_qe_calc_ops,
     &fuse2_chain_calc_ops,
+    &fuse2_lammps_calc_ops,
+    &fuse2_gulp_calc_ops,
+    &fuse2_vasp_calc_ops,
     NULL,
 };
 

@@ -158,6 +158,16 @@ fuse2_status fuse2_pack_result(fuse2_buffer *b, const fuse2_task_result *r)
         FUSE2_CALL(put_f64(b, t->score));
         FUSE2_CALL(put_f64(b, t->wall_seconds));
         FUSE2_CALL(put_text(b, t->reason));
+        FUSE2_CALL(put_i32(b, t->nstages));
+        for (int j = 0; j < t->nstages; j++) {
+            const fuse2_stage_result *sr = &t->stages[j];
+            FUSE2_CALL(put_text(b, sr->calculator));
+            FUSE2_CALL(put_i32(b, (int)sr->status));
+            FUSE2_CALL(put_i32(b, sr->steps));
+            FUSE2_CALL(put_f64(b, sr->energy));
+            FUSE2_CALL(put_f64(b, sr->wall_seconds));
+            FUSE2_CALL(put_text(b, sr->reason));
+        }
         FUSE2_CALL(put_structure(b, &t->start));
         FUSE2_CALL(put_structure(b, &t->structure));
     }
@@ -196,6 +206,20 @@ fuse2_status fuse2_unpack_result(fuse2_buffer *b, fuse2_task_result *r)
         FUSE2_CALL(get_f64(b, &t->score));
         FUSE2_CALL(get_f64(b, &t->wall_seconds));
         FUSE2_CALL(get_text(b, t->reason, sizeof t->reason));
+        FUSE2_CALL(get_i32(b, &t->nstages));
+        if (t->nstages < 0 || t->nstages > FUSE2_MAX_STAGES)
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "result: %d stages", t->nstages);
+        for (int j = 0; j < t->nstages; j++) {
+            fuse2_stage_result *sr = &t->stages[j];
+            int status;
+            FUSE2_CALL(get_text(b, sr->calculator, sizeof sr->calculator));
+            FUSE2_CALL(get_i32(b, &status));
+            sr->status = (fuse2_relax_status)status;
+            FUSE2_CALL(get_i32(b, &sr->steps));
+            FUSE2_CALL(get_f64(b, &sr->energy));
+            FUSE2_CALL(get_f64(b, &sr->wall_seconds));
+            FUSE2_CALL(get_text(b, sr->reason, sizeof sr->reason));
+        }
         FUSE2_CALL(get_structure(b, &t->start));
         FUSE2_CALL(get_structure(b, &t->structure));
     }

@@ -17,6 +17,9 @@
  *                                pool_slot; f64
  *                                energy, energy_per_atom, score,
  *                                wall_seconds; i32 reason length + bytes;
+ *                                i32 nstages, per stage: calculator text,
+ *                                i32 status, steps, f64 energy, wall_seconds,
+ *                                reason text;
  *                                structure start, structure relaxed)
  *   ERROR       worker -> 0      i32 kind, walker, step; the error text:
  *                                a task that cannot be executed (not a

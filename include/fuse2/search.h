@@ -89,6 +89,8 @@ typedef struct fuse2_record {
     double wall_seconds;
     int pool_slot;              /* the task's ML-pool structure it was made from
                                    (fuse2/controller.h), -1 if none */
+    int nstages;                /* tiered relaxation: what each stage did */
+    fuse2_stage_result stages[FUSE2_MAX_STAGES];
 } fuse2_record;
 
 /* Zeroed record with empty structures. */

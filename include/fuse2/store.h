@@ -9,6 +9,8 @@
  *   /structures/species               int32 Z, one entry per atom
  *   /structures/positions             float64 (n, 3) fractional, relaxed
  *   /structures/start_positions       float64 (n, 3) fractional, before rattle
+ *   /structures/stages                one row per stage of a tiered relaxation
+ *                                     (fuse2_store_stage_row)
  *   /steps/records                    one row per decided walker step; also
  *                                     the walker's state after the step
  *   /checkpoints/records              one row per commit (fuse2_store_checkpoint_row)
@@ -104,11 +106,26 @@ typedef struct fuse2_store_step_row {
     double elapsed;             /* s since the campaign began (timing only) */
 } fuse2_store_step_row;
 
+/* One stage of a tiered relaxation (/structures/stages), written with its
+ * structure row; stages of one structure are consecutive, in stage order. */
+typedef struct fuse2_store_stage_row {
+    int64_t structure;          /* row of /structures/records */
+    int32_t stage;              /* 0-based */
+    int32_t status;             /* fuse2_relax_status: 0 converged, 1 not converged,
+                                   2 failed, 3 timed out */
+    int32_t steps;
+    double energy;              /* eV, total, at the end of the stage (NaN if none) */
+    double wall_seconds;
+    char calculator[FUSE2_STORE_NAME_LEN];
+    char reason[FUSE2_STORE_REASON_LEN];
+} fuse2_store_stage_row;
+
 /* One commit (/checkpoints/records): the table lengths it commits. */
 typedef struct fuse2_store_checkpoint_row {
     int64_t n_structures;
     int64_t n_atoms;
     int64_t n_steps;
+    int64_t n_stages;
     int32_t run;                /* provenance row of the invocation */
     int32_t finished;           /* 1: the campaign has ended */
     double unix_time;
@@ -145,7 +162,7 @@ typedef struct fuse2_store_pool_row {
 } fuse2_store_pool_row;
 
 typedef struct fuse2_store_counts {
-    int64_t n_structures, n_atoms, n_steps, n_checkpoints, n_runs;
+    int64_t n_structures, n_atoms, n_steps, n_checkpoints, n_runs, n_stages;
 } fuse2_store_counts;
 
 typedef struct fuse2_store fuse2_store;
@@ -182,6 +199,8 @@ fuse2_status fuse2_store_append_structure(fuse2_store *st, fuse2_store_structure
                                           const fuse2_structure *relaxed,
                                           const fuse2_structure *start);
 fuse2_status fuse2_store_append_step(fuse2_store *st, const fuse2_store_step_row *row);
+/* Buffers one stage row (after its structure row, whose id it names). */
+fuse2_status fuse2_store_append_stage(fuse2_store *st, const fuse2_store_stage_row *row);
 /* Writes the buffered rows and flushes them (readers see them). */
 fuse2_status fuse2_store_flush(fuse2_store *st);
 /* Flushes, then commits: appends a checkpoint row with the current lengths
@@ -208,6 +227,8 @@ fuse2_status fuse2_store_read_structure(fuse2_store *st, const fuse2_store_struc
                                         int start, fuse2_structure *out);
 fuse2_status fuse2_store_read_step_rows(fuse2_store *st, int64_t first, int64_t n,
                                         fuse2_store_step_row *rows);
+fuse2_status fuse2_store_read_stage_rows(fuse2_store *st, int64_t first, int64_t n,
+                                         fuse2_store_stage_row *rows);
 fuse2_status fuse2_store_read_checkpoints(fuse2_store *st, int64_t first, int64_t n,
                                           fuse2_store_checkpoint_row *rows);
 fuse2_status fuse2_store_read_runs(fuse2_store *st, int64_t first, int64_t n, fuse2_store_run_row *rows);

@@ -298,6 +298,20 @@ static fuse2_status append_record(fuse2_controller *c, const fuse2_record *r, in
     copy_text(row.calculator, sizeof row.calculator, c->cfg->calc_name);
     FUSE2_CALL(fuse2_store_append_structure(c->store, &row, &r->structure, &r->start));
     *id = row.id;
+    for (int k = 0; k < r->nstages; k++) {
+        const fuse2_stage_result *sr = &r->stages[k];
+        fuse2_store_stage_row stage;
+        memset(&stage, 0, sizeof stage);
+        stage.structure = row.id;
+        stage.stage = k;
+        stage.status = (int32_t)sr->status;
+        stage.steps = sr->steps;
+        stage.energy = sr->energy;
+        stage.wall_seconds = sr->wall_seconds;
+        copy_text(stage.calculator, sizeof stage.calculator, sr->calculator);
+        copy_text(stage.reason, sizeof stage.reason, sr->reason);
+        FUSE2_CALL(fuse2_store_append_stage(c->store, &stage));
+    }
     FUSE2_CALL(write_relaxed_structure(c, r));
     c->relaxations++;
     c->relaxations_run++;

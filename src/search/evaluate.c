@@ -84,6 +84,7 @@ fuse2_status fuse2_evaluate_structure(fuse2_calc *calc, const fuse2_structure *s
     rec->reason[0] = '\0';
     rec->energy = 0.0;
     rec->relax_steps = 0;
+    rec->nstages = 0;
     const int n0 = s->natoms;
     FUSE2_CALL(fuse2_structure_copy(&rec->start, s));
     FUSE2_CALL(fuse2_structure_copy(&rec->structure, s));
@@ -114,6 +115,8 @@ fuse2_status fuse2_evaluate_structure(fuse2_calc *calc, const fuse2_structure *s
         goto done;
     }
     rec->relax_steps = result.steps;
+    rec->nstages = result.nstages;
+    memcpy(rec->stages, result.stages, (size_t)result.nstages * sizeof rec->stages[0]);
     if (result.status == FUSE2_RELAX_FAILED || result.status == FUSE2_RELAX_TIMED_OUT ||
         result.status == FUSE2_RELAX_INTERRUPTED) {
         mark_failed(rec, "%s: %s", fuse2_relax_status_name(result.status), result.reason);

@@ -26,6 +26,7 @@ enum table {
     T_POSITIONS,
     T_START_POSITIONS,
     T_STRUCTURES,
+    T_STAGES,
     T_STEPS,
     T_CHECKPOINTS,
     T_RUNS,
@@ -54,6 +55,7 @@ static const table_spec TABLES[NTABLES] = {
     [T_POSITIONS] = {"/structures/positions", 4096, 3, false},
     [T_START_POSITIONS] = {"/structures/start_positions", 4096, 3, false},
     [T_STRUCTURES] = {"/structures/records", 256, 0, true},
+    [T_STAGES] = {"/structures/stages", 512, 0, true},
     [T_STEPS] = {"/steps/records", 512, 0, true},
     [T_CHECKPOINTS] = {"/checkpoints/records", 256, 0, false},
     [T_RUNS] = {"/provenance/runs", 16, 0, false},
@@ -244,6 +246,7 @@ static hid_t checkpoint_row_type(void)
     MEMBER(t, R, n_structures, H5T_NATIVE_INT64);
     MEMBER(t, R, n_atoms, H5T_NATIVE_INT64);
     MEMBER(t, R, n_steps, H5T_NATIVE_INT64);
+    MEMBER(t, R, n_stages, H5T_NATIVE_INT64);
     MEMBER(t, R, run, H5T_NATIVE_INT32);
     MEMBER(t, R, finished, H5T_NATIVE_INT32);
     MEMBER(t, R, unix_time, H5T_NATIVE_DOUBLE);
@@ -278,6 +281,25 @@ static hid_t run_row_type(void)
     return t;
 }
 
+static hid_t stage_row_type(void)
+{
+    typedef fuse2_store_stage_row R;
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(R));
+    hid_t name = string_type(FUSE2_STORE_NAME_LEN);
+    hid_t reason = string_type(FUSE2_STORE_REASON_LEN);
+    MEMBER(t, R, structure, H5T_NATIVE_INT64);
+    MEMBER(t, R, stage, H5T_NATIVE_INT32);
+    MEMBER(t, R, status, H5T_NATIVE_INT32);
+    MEMBER(t, R, steps, H5T_NATIVE_INT32);
+    MEMBER(t, R, energy, H5T_NATIVE_DOUBLE);
+    MEMBER(t, R, wall_seconds, H5T_NATIVE_DOUBLE);
+    MEMBER(t, R, calculator, name);
+    MEMBER(t, R, reason, reason);
+    H5Tclose(name);
+    H5Tclose(reason);
+    return t;
+}
+
 static hid_t pool_row_type(void)
 {
     typedef fuse2_store_pool_row R;
@@ -305,6 +327,7 @@ static hid_t table_mem_type(int t, size_t *row_size)
     case T_START_POSITIONS: type = H5Tcopy(H5T_NATIVE_DOUBLE); break;
     case T_STRUCTURES: type = structure_row_type(); break;
     case T_STEPS: type = step_row_type(); break;
+    case T_STAGES: type = stage_row_type(); break;
     case T_CHECKPOINTS: type = checkpoint_row_type(); break;
     default: type = run_row_type(); break;
     }
@@ -786,13 +809,14 @@ static bool checkpoint_plausible(const fuse2_store_checkpoint_row *c, const int6
                                  const fuse2_store_checkpoint_row *previous)
 {
     if (!(c->unix_time > 0)) return false; /* never written: fill value */
-    if (c->n_structures < 0 || c->n_atoms < 0 || c->n_steps < 0) return false;
-    if (c->n_structures > length[T_STRUCTURES] || c->n_steps > length[T_STEPS]) return false;
+    if (c->n_structures < 0 || c->n_atoms < 0 || c->n_steps < 0 || c->n_stages < 0) return false;
+    if (c->n_structures > length[T_STRUCTURES] || c->n_steps > length[T_STEPS] || c->n_stages > length[T_STAGES])
+        return false;
     if (c->n_atoms > length[T_SPECIES] || c->n_atoms > length[T_POSITIONS] ||
         c->n_atoms > length[T_START_POSITIONS])
         return false;
     if (previous && (c->n_structures < previous->n_structures || c->n_atoms < previous->n_atoms ||
-                     c->n_steps < previous->n_steps))
+                     c->n_steps < previous->n_steps || c->n_stages < previous->n_stages))
         return false;
     return true;
 }
@@ -936,6 +960,7 @@ fuse2_status fuse2_store_open_resume(const char *path, fuse2_store **out, fuse2_
         [T_SPECIES] = last.n_atoms,         [T_POSITIONS] = last.n_atoms,
         [T_START_POSITIONS] = last.n_atoms, [T_STRUCTURES] = last.n_structures,
         [T_STEPS] = last.n_steps,           [T_CHECKPOINTS] = index + 1,
+        [T_STAGES] = last.n_stages,
         [T_RUNS] = st->written[T_RUNS],
     };
     for (int t = 0; t < NTABLES; t++) {
@@ -1057,6 +1082,13 @@ fuse2_status fuse2_store_append_structure(fuse2_store *st, fuse2_store_structure
     return FUSE2_OK;
 }
 
+fuse2_status fuse2_store_append_stage(fuse2_store *st, const fuse2_store_stage_row *row)
+{
+    FUSE2_CALL(check_writable(st));
+    FUSE2_CALL(buffer_push(st, T_STAGES, row, 1));
+    return FUSE2_OK;
+}
+
 fuse2_status fuse2_store_append_step(fuse2_store *st, const fuse2_store_step_row *row)
 {
     FUSE2_CALL(check_writable(st));
@@ -1089,6 +1121,7 @@ fuse2_status fuse2_store_checkpoint(fuse2_store *st, fuse2_store_checkpoint_row 
     row->n_structures = st->written[T_STRUCTURES];
     row->n_atoms = st->written[T_SPECIES];
     row->n_steps = st->written[T_STEPS];
+    row->n_stages = st->written[T_STAGES];
     if (!(row->unix_time > 0)) row->unix_time = unix_now(); /* > 0 marks a written row */
     FUSE2_CALL(buffer_push(st, T_CHECKPOINTS, row, 1));
     FUSE2_CALL(fuse2_store_flush(st));
@@ -1184,7 +1217,9 @@ static fuse2_status visible_lengths(fuse2_store *st)
     while (n > 0) {
         fuse2_store_checkpoint_row row;
         FUSE2_CALL(read_table(st, T_CHECKPOINTS, n - 1, 1, &row, "reading /checkpoints/records"));
-        if (row.unix_time > 0 && row.n_structures <= length[T_STRUCTURES] && row.n_steps <= length[T_STEPS]) break;
+        if (row.unix_time > 0 && row.n_structures <= length[T_STRUCTURES] && row.n_steps <= length[T_STEPS] &&
+            row.n_stages <= length[T_STAGES])
+            break;
         n--;
     }
     length[T_CHECKPOINTS] = n;
@@ -1247,6 +1282,7 @@ fuse2_status fuse2_store_counts_get(fuse2_store *st, fuse2_store_counts *c)
     c->n_structures = table_length(st, T_STRUCTURES);
     c->n_atoms = table_length(st, T_SPECIES);
     c->n_steps = table_length(st, T_STEPS);
+    c->n_stages = table_length(st, T_STAGES);
     c->n_checkpoints = table_length(st, T_CHECKPOINTS);
     c->n_runs = table_length(st, T_RUNS);
     return FUSE2_OK;
@@ -1295,6 +1331,12 @@ fuse2_status fuse2_store_read_structure(fuse2_store *st, const fuse2_store_struc
 done:
     free(species);
     return status;
+}
+
+fuse2_status fuse2_store_read_stage_rows(fuse2_store *st, int64_t first, int64_t n, fuse2_store_stage_row *rows)
+{
+    FUSE2_CALL(read_rows(st, T_STAGES, first, n, rows));
+    return FUSE2_OK;
 }
 
 fuse2_status fuse2_store_read_step_rows(fuse2_store *st, int64_t first, int64_t n,

@@ -17,7 +17,9 @@ typedef struct fuse2_mpi_executor {
 
 void fuse2_mpi_executor_from_worker(fuse2_worker *worker, fuse2_mpi_executor *out);
 
-/* SIGTERM, SIGUSR1, SIGINT set a flag that the loops turn into a clean stop. */
+/* SIGTERM, SIGUSR1, SIGINT set a flag that the loops turn into a clean stop.
+ * SIGXFSZ is ignored, so a file-size limit fails a write like a full disk
+ * (a clean error stop) instead of killing rank 0. */
 void fuse2_mpi_install_signal_handlers(void);
 /* The signal received (0: none). */
 int fuse2_mpi_stop_signal(void);

@@ -201,8 +201,8 @@ static fuse2_status scan_steps(fuse2_store *st, campaign_view *v)
     fuse2_store_step_row *rows = malloc(STEP_BLOCK * sizeof *rows);
     if (!rows) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate %d step rows", STEP_BLOCK);
     fuse2_status status = FUSE2_OK;
-    int64_t run_steps = 0, run_trials = 0;
-    double t_first = 0, t_last = 0;
+    int64_t run_steps = 0, run_trials = 0, all_steps = 0, all_trials = 0;
+    double t_first = 0, t_last = 0, all_first = 0, all_last = 0;
     for (int64_t first = 0; first < v->n_steps; first += STEP_BLOCK) {
         int64_t n = v->n_steps - first < STEP_BLOCK ? v->n_steps - first : STEP_BLOCK;
         FUSE2_CALL_GOTO(status, fuse2_store_read_step_rows(st, first, n, rows), out);
@@ -229,6 +229,10 @@ static fuse2_status scan_steps(fuse2_store *st, campaign_view *v)
                 m->accepted += r->accepted != 0;
                 m->new_minima += r->new_minimum != 0;
             }
+            if (all_steps == 0) all_first = r->elapsed;
+            else all_trials += r->ntrials;
+            all_last = r->elapsed;
+            all_steps++;
             if (first + i >= v->steps_at_run_start) {
                 if (run_steps == 0) t_first = r->elapsed;
                 else run_trials += r->ntrials;
@@ -243,6 +247,14 @@ static fuse2_status scan_steps(fuse2_store *st, campaign_view *v)
         v->rate_window = t_last - t_first;
         v->steps_per_second = (double)(run_steps - 1) / v->rate_window;
         v->relaxations_per_second = (double)run_trials / v->rate_window;
+    } else if (all_steps >= 2 && all_last > all_first) {
+        /* the latest run decided too little (a resume of a finished
+         * campaign, say): the campaign's clock runs on across runs */
+        v->have_rate = 1;
+        v->rate_source = "steps of all runs";
+        v->rate_window = all_last - all_first;
+        v->steps_per_second = (double)(all_steps - 1) / v->rate_window;
+        v->relaxations_per_second = (double)all_trials / v->rate_window;
     }
 out:
     free(rows);
@@ -717,7 +729,8 @@ static void print_text(const campaign_view *v)
         format_duration(v->rate_window, a, sizeof a);
         format_rate(b, sizeof b, v->steps_per_second);
         format_rate(c, sizeof c, v->relaxations_per_second);
-        printf("rate (latest run, over %s from the %s): %s steps/s, %s relaxations/s\n", a, v->rate_source, b, c);
+        printf("rate (%s, over %s from the %s): %s steps/s, %s relaxations/s\n",
+               strcmp(v->rate_source, "steps of all runs") ? "latest run" : "whole campaign", a, v->rate_source, b, c);
     } else printf("rate: not known yet (needs two decided steps or two checkpoints in the latest run)\n");
     if (campaign_finished(v)) printf("ETA: finished\n");
     else {

@@ -612,8 +612,17 @@ static const bad_library BAD_LIBRARIES[] = {
     {"buck4\n", 1, "'buck4': the four-range Buckingham"},
     {"species\nO core -2\nthree\nO O O 1 2 3\n", 3, "'three': three-body"},
     {"spring\nO 10\n", 1, "'spring': core-shell springs"},
-    {"buck\nO O 1 0.3 0 10\nspline\nO O 10\n", 3, "'spline': tabulated spline potentials are "
-                                                 "not supported yet"},
+    /* spline tables (SPP): file:line of the pair line or the bad row */
+    {"buck\nO O 1 0.3 0 10\nspline\nO O 10\n", 4, "spline O-O has 0 table rows, needs at least 4"},
+    {"spline cubic\nO O 10\n3 1.0\n2 1.5\n1 2.0\nbuck\n", 2, "spline O-O has 3 table rows"},
+    {"spline\nO O 10\n3 1.0\n2 1.5\n1 1.5\n0 2.5\n", 5, "separations must increase strictly, got 1.5 after 1.5"},
+    {"spline\nO O 10\n3 1.0\n2 0.5\n", 4, "separations must increase strictly"},
+    {"spline\nO O 10\n3 1.0\n2 1.5 7\n", 4, "a spline table row is 'energy separation' (2 numbers)"},
+    {"spline\nO O 10\n3 1.0\n2 x\n", 4, "expected a number, got 'x'"},
+    {"spline\nO O 10\n3 1.0\n2 nan\n", 4, "'nan' is not a finite number"},
+    {"spline\n3 1.0\n", 2, "spline table row before a pair line"},
+    {"spline\nO O 1 2 3 4 5\n", 2, "too many numbers for 'spline'"},
+    {"spline quintic\n", 1, "option 'quintic' on the 'spline' line"},
     {"elements\n", 1, "'elements'"},
     {"epsilon\nO 0.1 3.0\n", 1, "'epsilon'"},
     {"# nothing yet\nfrobnicate 3\n", 2, "unknown keyword 'frobnicate'"},
@@ -659,7 +668,7 @@ static void test_unsupported_input_has_the_unsupported_status(void **state)
     fuse2_potential_set_init(&set);
     assert_int_equal(fuse2_gulp_library_read_string("species\nO shel -2\n", "u.lib", &set),
                      FUSE2_ERR_UNSUPPORTED);
-    assert_int_equal(fuse2_gulp_library_read_string("spline cubic\n", "u.lib", &set),
+    assert_int_equal(fuse2_gulp_library_read_string("three\n", "u.lib", &set),
                      FUSE2_ERR_UNSUPPORTED);
     assert_int_equal(fuse2_gulp_library_read_string("buck\nO O 1 x 0 10\n", "u.lib", &set),
                      FUSE2_ERR_PARSE);

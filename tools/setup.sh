@@ -18,7 +18,7 @@ build_dir="${BUILD_DIR:-$here/build}"
 jobs="$(nproc 2>/dev/null || echo 2)"
 
 packages=(
-  gcc make cmake pkg-config git ca-certificates
+  gcc make cmake pkg-config git ca-certificates procps
   openmpi-bin libopenmpi-dev
   libhdf5-openmpi-dev hdf5-tools
   libsymspg-dev

@@ -31,6 +31,8 @@ typedef struct fuse2_builtin_options {
                                 * real-space Coulomb sum ends at the longest
                                 * short-range cut-off (10 Å without any) */
     int allow_charged;         /* add the neutralising background for net charge */
+    int no_coulomb;            /* no charges, no Coulomb (GULP `noelectro`, SPP stages):
+                                * elements need no species line in the library */
 } fuse2_builtin_options;
 
 void fuse2_builtin_options_default(fuse2_builtin_options *opt);
@@ -42,7 +44,7 @@ fuse2_status fuse2_builtin_create(const fuse2_potential_set *potentials,
                                   const fuse2_builtin_options *options, fuse2_builtin **out);
 void fuse2_builtin_destroy(fuse2_builtin *b);
 /* Energy, forces and stress; every element in s must have a charge in the
- * library (elements without pair terms are allowed). */
+ * library unless no_coulomb (elements without pair terms are allowed). */
 fuse2_status fuse2_builtin_compute(fuse2_builtin *b, const fuse2_structure *s,
                                    fuse2_calc_result *result);
 /* Ewald parameters chosen for s (for diagnostics and tests). */

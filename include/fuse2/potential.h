@@ -5,6 +5,10 @@
  *   buck    A exp(-r/rho) - C/r^6         params: A, rho, C
  *   lennard A/r^m - B/r^n (m, n default 12, 6)   params: A, B, m, n
  *   morse   D[(1 - exp(-a(r - r0)))^2 - 1]       params: D, a, r0
+ *   spline  S(r + p1), S the natural cubic spline through a table of
+ *           (separation, energy) points (GULP `spline [cubic]`, FUSE2's SPP
+ *           tables); params: p1 (0 if not given). Linear below the first
+ *           point (value and slope of S there), 0 beyond the last point.
  * A term acts for rmin <= r <= rmax and is truncated there without shift
  * (GULP's meaning); repeated terms for one pair add. */
 #ifndef FUSE2_POTENTIAL_H
@@ -19,8 +23,24 @@ extern "C" {
 typedef enum fuse2_pair_kind {
     FUSE2_PAIR_BUCKINGHAM = 0,
     FUSE2_PAIR_LENNARD,
-    FUSE2_PAIR_MORSE
+    FUSE2_PAIR_MORSE,
+    FUSE2_PAIR_SPLINE
 } fuse2_pair_kind;
+
+/* The table of a spline term: n >= 4 points, separations strictly
+ * increasing (Å), energies (eV), and the second derivatives of the natural
+ * cubic spline through them (computed by fuse2_potential_set_add_term). One
+ * allocation; owned by the potential set that holds the term. */
+enum { FUSE2_SPLINE_MIN_POINTS = 4 };
+
+typedef struct fuse2_spline_table {
+    int n;
+    double *r, *e, *d2;
+} fuse2_spline_table;
+
+/* S(x), dS/dx, d2S/dx2 of the table (see the spline row above). */
+void fuse2_spline_table_eval(const fuse2_spline_table *t, double x, double out[3]);
+void fuse2_spline_table_free(fuse2_spline_table *t);
 
 typedef struct fuse2_pair_term {
     fuse2_pair_kind kind;
@@ -28,6 +48,9 @@ typedef struct fuse2_pair_term {
     double param[4];     /* see the table above */
     double rmin, rmax;   /* Å; rmin = 0 when only rmax is given */
     int line;            /* line in the library file, for messages */
+    /* FUSE2_PAIR_SPLINE only: the table (n, r, e are read by add_term, which
+     * stores its own copy; the set frees it). NULL for the other kinds. */
+    fuse2_spline_table *table;
 } fuse2_pair_term;
 
 typedef struct fuse2_species_charge {
@@ -53,9 +76,10 @@ void fuse2_potential_set_free(fuse2_potential_set *set);
 /* Adding a species again with the same charge does nothing; with a different
  * charge it is FUSE2_ERR_ARG. */
 fuse2_status fuse2_potential_set_add_species(fuse2_potential_set *set, int z, double charge);
-/* Copies *t, swapping z1/z2 if needed so that z1 <= z2. Rejects non-finite
- * numbers, rmin < 0, rmax <= 0, rmin >= rmax, buck rho <= 0 and lennard
- * exponents <= 0. */
+/* Copies *t (and its spline table), swapping z1/z2 if needed so that
+ * z1 <= z2. Rejects non-finite numbers, rmin < 0, rmax <= 0, rmin >= rmax,
+ * buck rho <= 0, lennard exponents <= 0, and spline tables with fewer than 4
+ * points or separations not strictly increasing. */
 fuse2_status fuse2_potential_set_add_term(fuse2_potential_set *set, const fuse2_pair_term *t);
 /* Charge of element z; *found = 0 when the library does not list it. */
 double fuse2_potential_set_charge(const fuse2_potential_set *set, int z, int *found);
@@ -81,8 +105,12 @@ double fuse2_potential_set_charge(const fuse2_potential_set *set, int z, int *fo
  *   - keyword-line options: only `inter`; `cutp R [poly] [taper]`, a later
  *     cutp replaces an earlier one, taper ranges <= 0.01 Å are stored as 0
  *     (GULP ignores them);
- *   - `library name` also finds name.lib; include cycles are errors.
- * Unsupported keywords (spline, three, spring, elements, buck4, ...) are
+ *   - `library name` also finds name.lib; include cycles are errors;
+ *   - `spline [cubic]` blocks: a pair line `A [core] B [core] [p1 [rmin]] rmax
+ *     [flag]` followed by rows `energy separation` (eV, Å; energy first, as
+ *     GULP reads them) up to the next pair line or keyword; at least 4 rows
+ *     with strictly increasing separations (docs/builtin-calculator.md).
+ * Unsupported keywords (three, spring, elements, buck4, ...) are
  * FUSE2_ERR_UNSUPPORTED, malformed input FUSE2_ERR_PARSE, a missing file
  * FUSE2_ERR_IO. On failure `set` is left as it was before the call. */
 fuse2_status fuse2_gulp_library_read(const char *path, fuse2_potential_set *set);

@@ -215,7 +215,7 @@ static fuse2_status pair_entry_get(fuse2_builtin *b, int z1, int z2, const pair_
     int f1 = 0, f2 = 0;
     double q1 = fuse2_potential_set_charge(&b->pot, z1, &f1);
     double q2 = fuse2_potential_set_charge(&b->pot, z2, &f2);
-    m->qq = b->opt.coulomb_constant * q1 * q2;
+    m->qq = b->opt.no_coulomb ? 0.0 : b->opt.coulomb_constant * q1 * q2;
     m->alpha = b->alpha;
     m->rc = b->rc;
     if (b->pot.has_cutp && b->pot.cutp_taper > 0) {
@@ -235,6 +235,7 @@ static fuse2_status pair_entry_get(fuse2_builtin *b, int z1, int z2, const pair_
         memcpy(mt->p, pt->param, sizeof mt->p);
         mt->rmin = pt->rmin;
         mt->rmax = effective_rmax(&b->pot, pt->rmax);
+        mt->table = pt->table;
         if (b->opt.c6 && pt->kind == FUSE2_PAIR_BUCKINGHAM && pt->param[2] != 0) {
             /* GULP's c6: the C/r^6 part is summed to infinity by Ewald */
             m->c6 += pt->param[2];
@@ -286,6 +287,10 @@ static fuse2_status build_setup(fuse2_builtin *b, const fuse2_structure *s, eval
     for (int i = 0; i < s->natoms; i++) {
         int found = 0;
         e->q[i] = fuse2_potential_set_charge(&b->pot, s->species[i], &found);
+        if (b->opt.no_coulomb) {
+            e->q[i] = 0.0;
+            continue;
+        }
         if (!found) {
             const fuse2_element *el = fuse2_element_by_z(s->species[i]);
             return FUSE2_RAISE(FUSE2_ERR_ARG, "element %s has no charge in the potential library %s",

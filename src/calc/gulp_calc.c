@@ -33,6 +33,7 @@
 #include "fuse2/external.h"
 #include "fuse2/gulp.h"
 #include "fuse2/relax.h"
+#include "fuse2/spp.h"
 #include "fuse2/structure_io.h"
 
 static const char *const DEFAULT_COMMAND = "gulp < gulp.gin > gulp.got";
@@ -363,39 +364,6 @@ static fuse2_status append_file(FILE *out, const char *path, const char *lib)
     return FUSE2_OK;
 }
 
-static void upper_copy(char *dst, const char *src, size_t size)
-{
-    size_t i = 0;
-    for (; src[i] && i + 1 < size; i++) dst[i] = (char)toupper((unsigned char)src[i]);
-    dst[i] = '\0';
-}
-
-/* The table of the pair (a, b): FUSE2 opens SPP_PATH/A-B/A-B.POT with
- * upper-cased symbols, falling back to B-A/B-A.POT. FUSE2 ran on Windows
- * (case-insensitive), so the library's real directory names may be either
- * case: each order is tried upper-cased first, then as the symbols are
- * written. Returns 0 and lists the names tried in `tried` if none exists. */
-static int find_pair_table(const char *root, const char *a, const char *b, char *path, size_t size, char *tried,
-                           size_t tried_size)
-{
-    char A[8], B[8];
-    upper_copy(A, a, sizeof A);
-    upper_copy(B, b, sizeof B);
-    const char *names[4][2] = {{A, B}, {a, b}, {B, A}, {b, a}};
-    tried[0] = '\0';
-    for (int i = 0; i < 4; i++) {
-        int repeat = 0;
-        for (int j = 0; j < i; j++)
-            repeat |= !strcmp(names[i][0], names[j][0]) && !strcmp(names[i][1], names[j][1]);
-        if (repeat) continue;
-        snprintf(path, size, "%s/%s-%s/%s-%s.POT", root, names[i][0], names[i][1], names[i][0], names[i][1]);
-        if (access(path, R_OK) == 0) return 1;
-        size_t used = strlen(tried);
-        snprintf(tried + used, tried_size - used, "%s%s", used ? ", " : "", path);
-    }
-    return 0;
-}
-
 /* lib.lib in dir for the elements of s, in order of first appearance: for
  * every unordered pair (A, B), A = B included, its table after a blank line.
  * FUSE2 loops over ordered pairs and so writes every hetero pair twice
@@ -423,7 +391,8 @@ static fuse2_status assemble_spp(const gulp_calc *g, const char *dir, const fuse
                 goto done;
             }
             char path[4200], tried[4 * 4200];
-            if (!find_pair_table(g->spp_path, ea->symbol, eb->symbol, path, sizeof path, tried, sizeof tried)) {
+            /* SPP_PATH/A-B/A-B.POT or B-A/B-A.POT, either case (fuse2/spp.h) */
+            if (!fuse2_spp_find_pair_file(g->spp_path, ea->symbol, eb->symbol, path, sizeof path, tried, sizeof tried)) {
                 st = FUSE2_RAISE(FUSE2_ERR_IO, "%s: spp_path: no SPP table for the pair %s-%s: %s not found",
                                  g->spp_origin, ea->symbol, eb->symbol, tried);
                 goto done;

@@ -5,7 +5,8 @@
  * final state with `run 0` and writes it to files of our own: fuse2_final.txt
  * (one `print` line: step, pe, pressure tensor, box) and final.dump (ids,
  * types, fractional coordinates, forces). Parsing those rather than the log
- * keeps working whatever -log/-screen options the command has.
+ * keeps working whatever -log/-screen options the command has. The parser
+ * is public as fuse2_lammps_parse_run (fuse2/lammps.h, `fuse2 parse`).
  *
  * Units: LAMMPS `units metal` is eV, Å, bar; fuse2 uses eV, Å, eV/Å^3.
  * LAMMPS' pressure tensor is positive for compression, the project's stress
@@ -29,8 +30,10 @@
 #include "fuse2/calc.h"
 #include "fuse2/elements.h"
 #include "fuse2/external.h"
+#include "fuse2/lammps.h"
 #include "fuse2/relax.h"
 #include "fuse2/structure.h"
+#include "fuse2/structure_io.h"
 
 /* LAMMPS metal units (src/update.cpp, 29 Sep 2021): bar per eV/Å^3. Using
  * LAMMPS' own constant rather than CODATA's 1.602176634e6 inverts its
@@ -609,30 +612,18 @@ done:
 
 /* ---- one run: the outputs ---- */
 
+/* The file's text, or NULL if it cannot be read (a missing output is an
+ * outcome, not an error). */
 static char *read_text(const char *dir, const char *name)
 {
     char path[4352];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 65536, len = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t n = fread(buf + len, 1, cap - len - 1, f);
-        len += n;
-        if (len + 1 < cap) break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
+    char *text = NULL;
+    if (fuse2_text_file_read(path, &text) != FUSE2_OK) {
+        fuse2_error_clear();
+        return NULL;
     }
-    fclose(f);
-    if (buf) buf[len] = '\0';
-    return buf;
+    return text;
 }
 
 static int read_numbers(const char *text, const char *key, double *v, int n)
@@ -788,20 +779,24 @@ static fuse2_status lammps_parse(void *state, const char *dir, const fuse2_struc
     const char *header = strstr(dump, "ITEM: ATOMS id type xs ys zs fx fy fz");
     const char *nat = strstr(dump, "ITEM: NUMBER OF ATOMS");
     long natoms = nat ? strtol(nat + 21, NULL, 10) : -1;
-    if (!header || natoms != input->natoms) {
+    /* input NULL (fuse2_lammps_parse_run on a directory alone): the count
+     * from the dump, species from the run's type order */
+    if (!header || natoms < 1 || natoms > 100000000 || (input && natoms != input->natoms)) {
         fuse2_ext_output_fail(out, FUSE2_EXT_UNPARSABLE, "lammps: %s has %s", DUMP_FILE,
                               header ? "a different number of atoms" : "no atom table");
         goto done;
     }
-    const int n = input->natoms;
+    const int n = (int)natoms;
     FUSE2_CALL_GOTO(st, fuse2_structure_init(&out->structure, n), done);
     out->forces = calloc((size_t)n, sizeof *out->forces);
     if (!out->forces) FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_NOMEM, "lammps output");
     double (*frac)[3] = calloc((size_t)n, sizeof *frac);
     char *seen = calloc((size_t)n, 1);
-    if (!frac || !seen) {
+    int *species = calloc((size_t)n, sizeof *species);
+    if (!frac || !seen || !species) {
         free(frac);
         free(seen);
+        free(species);
         FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_NOMEM, "lammps output");
     }
     const char *p = strchr(header, '\n');
@@ -821,11 +816,12 @@ static fuse2_status lammps_parse(void *state, const char *dir, const fuse2_struc
             if (end == start) bad = 1;
         }
         if (bad || id < 1 || id > n || seen[id - 1] || type < 1 || type > map.ntypes ||
-            map.type_z[type - 1] != input->species[id - 1]) {
+            (input && map.type_z[type - 1] != input->species[id - 1])) {
             bad = 1;
             break;
         }
         seen[id - 1] = 1;
+        species[id - 1] = map.type_z[type - 1];
         if (!all_finite(x, 6)) nonfinite = 1;
         memcpy(frac[id - 1], x, 3 * sizeof(double));
         memcpy(out->forces[id - 1], x + 3, 3 * sizeof(double));
@@ -834,6 +830,7 @@ static fuse2_status lammps_parse(void *state, const char *dir, const fuse2_struc
     if (bad || nonfinite) {
         free(frac);
         free(seen);
+        free(species);
         free(out->forces);
         out->forces = NULL;
         fuse2_structure_free(&out->structure);
@@ -855,7 +852,7 @@ static fuse2_status lammps_parse(void *state, const char *dir, const fuse2_struc
             F[a] = out->forces[i][0] * R[0][a] + out->forces[i][1] * R[1][a] + out->forces[i][2] * R[2][a];
         }
         memcpy(out->forces[i], F, sizeof F);
-        FUSE2_CALL_GOTO(st, fuse2_structure_add_atom(&out->structure, input->species[i], f), free_rows);
+        FUSE2_CALL_GOTO(st, fuse2_structure_add_atom(&out->structure, species[i], f), free_rows);
     }
     fuse2_structure_wrap_positions(&out->structure);
     out->has_structure = 1;
@@ -904,6 +901,7 @@ static fuse2_status lammps_parse(void *state, const char *dir, const fuse2_struc
 free_rows:
     free(frac);
     free(seen);
+    free(species);
 done:
     free(log);
     free(screen);
@@ -911,6 +909,14 @@ done:
     free(final);
     free(dump);
     return st;
+}
+
+fuse2_status fuse2_lammps_parse_run(const char *dir, const fuse2_structure *input, fuse2_ext_output *out)
+{
+    if (!dir || !out) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_lammps_parse_run: NULL argument");
+    fuse2_ext_output_reset(out);
+    FUSE2_CALL(lammps_parse(NULL, dir, input, out));
+    return FUSE2_OK;
 }
 
 /* ---- registration ---- */

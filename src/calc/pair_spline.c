@@ -55,7 +55,22 @@ static void term_eval(const pair_model_term *t, double r, double out[3])
         out[2] = -2 * a * a * D * x * (1 - 2 * x);
         break;
     }
+    case FUSE2_PAIR_SPLINE: {
+        /* the table at r + p1; the caller has checked that r + p1 (at the
+         * activity point) is within the table, so an argument an ulp beyond
+         * its last point is that point */
+        const fuse2_spline_table *tab = t->table;
+        double x = fmin(r + t->p[0], tab->r[tab->n - 1]);
+        fuse2_spline_table_eval(tab, x, out);
+        break;
     }
+    }
+}
+
+/* r at which the spline term's table ends (beyond it the term is 0). */
+static double spline_term_end(const pair_model_term *t)
+{
+    return t->table->r[t->table->n - 1] - t->p[0];
 }
 
 void pair_model_eval(const pair_model *m, double r, double r_act, pair_value *out)
@@ -81,6 +96,7 @@ void pair_model_eval(const pair_model *m, double r, double r_act, pair_value *ou
     for (int t = 0; t < m->nterms; t++) {
         const pair_model_term *pt = &m->term[t];
         if (r_act < pt->rmin || r_act > pt->rmax) continue;
+        if (pt->kind == FUSE2_PAIR_SPLINE && r_act > spline_term_end(pt)) continue;
         double v[3] = {0, 0, 0};
         term_eval(pt, r, v);
         for (int k = 0; k < 3; k++) s[k] += v[k];
@@ -141,6 +157,35 @@ typedef struct segment_list {
     int n, cap;
     double max_error;
 } segment_list;
+
+/* The knot of a spline term strictly inside (lo, hi) closest to its middle,
+ * or NaN. A cubic spline's third derivative jumps at its knots, so a piece
+ * that does not converge is split there first: pieces between knots are
+ * smooth and converge with few nodes. */
+static double knot_inside(const pair_model *m, double lo, double hi)
+{
+    const double mid = 0.5 * (lo + hi), margin = 1e-9 * (1 + hi);
+    double best = NAN;
+    for (int t = 0; t < m->nterms; t++) {
+        const pair_model_term *pt = &m->term[t];
+        if (pt->kind != FUSE2_PAIR_SPLINE) continue;
+        const fuse2_spline_table *tab = pt->table;
+        /* first knot at or beyond mid, by bisection; it and its predecessor */
+        int a = 0, b = tab->n;
+        while (a < b) {
+            int c = (a + b) / 2;
+            if (tab->r[c] - pt->p[0] < mid) a = c + 1;
+            else b = c;
+        }
+        for (int k = a - 1; k <= a; k++) {
+            if (k < 0 || k >= tab->n) continue;
+            double x = tab->r[k] - pt->p[0];
+            if (x <= lo + margin || x >= hi - margin) continue;
+            if (isnan(best) || fabs(x - mid) < fabs(best - mid)) best = x;
+        }
+    }
+    return best;
+}
 
 static fuse2_status add_piece(segment_list *list, const pair_model *m, double lo, double hi,
                               double r_act, double tol, int depth)
@@ -210,8 +255,10 @@ static fuse2_status add_piece(segment_list *list, const pair_model *m, double lo
         if (depth > 24)
             return FUSE2_RAISE(FUSE2_ERR_NUMERIC,
                                "pair table does not converge near r = %.4g A (tolerance %g)", lo, tol);
-        /* steep somewhere: split so the flat part stays coarse */
-        double mid = 0.5 * (lo + hi);
+        /* steep somewhere: split so the flat part stays coarse (at a spline
+         * knot if there is one inside) */
+        double mid = knot_inside(m, lo, hi);
+        if (isnan(mid)) mid = 0.5 * (lo + hi);
         FUSE2_CALL(add_piece(list, m, lo, mid, r_act, tol, depth + 1));
         FUSE2_CALL(add_piece(list, m, mid, hi, r_act, tol, depth + 1));
         return FUSE2_OK;
@@ -233,7 +280,7 @@ fuse2_status pair_spline_build(pair_spline *sp, const pair_model *m, double r_mi
     if (range <= r_min) return FUSE2_OK;
     /* every place where something switches on or off splits the table, so
      * truncations stay exact and each piece is smooth */
-    double br[4 * PAIR_MODEL_MAX_TERMS + 8];
+    double br[6 * PAIR_MODEL_MAX_TERMS + 8];
     int nb = 0;
     br[nb++] = r_min;
     br[nb++] = range;
@@ -241,6 +288,11 @@ fuse2_status pair_spline_build(pair_spline *sp, const pair_model *m, double r_mi
     for (int t = 0; t < m->nterms; t++) {
         br[nb++] = m->term[t].rmin;
         br[nb++] = m->term[t].rmax;
+        if (m->term[t].kind == FUSE2_PAIR_SPLINE) {
+            /* the table's ends: linear before, 0 after */
+            br[nb++] = m->term[t].table->r[0] - m->term[t].p[0];
+            br[nb++] = spline_term_end(&m->term[t]);
+        }
     }
     if (m->taper_end > 0) {
         br[nb++] = m->taper_start;

@@ -16,6 +16,7 @@ typedef struct pair_model_term {
     fuse2_pair_kind kind;
     double p[4];
     double rmin, rmax;
+    const fuse2_spline_table *table; /* FUSE2_PAIR_SPLINE: the potential set's table */
 } pair_model_term;
 
 typedef struct pair_model {

@@ -54,6 +54,8 @@ int cmd_inspect(int argc, char **argv);
 void cmd_inspect_help(FILE *out);
 int cmd_export(int argc, char **argv);
 void cmd_export_help(FILE *out);
+int cmd_parse(int argc, char **argv);
+void cmd_parse_help(FILE *out);
 
 /* Campaign files (cmd_inspect.c): opens path read-only (SWMR, so also while
  * fuse2-mpi writes it) with clear errors for a missing, non-HDF5 or

@@ -18,6 +18,8 @@ static const cli_command commands[] = {
      cmd_inspect, cmd_inspect_help},
     {"export", "write best or chosen structures of a campaign file as CIF or POSCAR", cmd_export,
      cmd_export_help},
+    {"parse", "outcome, energy and final cell of a GULP, VASP, QE or LAMMPS output", cmd_parse,
+     cmd_parse_help},
 };
 enum { NCOMMANDS = sizeof commands / sizeof commands[0] };
 

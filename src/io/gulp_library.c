@@ -104,6 +104,7 @@ typedef enum keyword {
     KW_BUCK,
     KW_LENNARD,
     KW_MORSE,
+    KW_SPLINE,
     KW_CUTP,
     KW_INCLUDE,
     KW_UNSUPPORTED
@@ -126,8 +127,7 @@ static const keyword_entry KEYWORDS[] = {
     {"cutp", 4, KW_CUTP, NULL},
     {"library", 4, KW_INCLUDE, NULL},
     {"include", 4, KW_INCLUDE, NULL},
-    {"spline", 4, KW_UNSUPPORTED,
-     "tabulated spline potentials are not supported yet (SPP support comes later)"},
+    {"spline", 4, KW_SPLINE, NULL},
     {"three", 4, KW_UNSUPPORTED, "three-body potentials are not supported"},
     {"spring", 4, KW_UNSUPPORTED, "core-shell springs (shell model) are not supported"},
     {"elements", 4, KW_UNSUPPORTED, "element data blocks are not supported"},
@@ -177,11 +177,21 @@ static const keyword_entry *find_keyword(text_token word)
 
 typedef enum block_kind { BLOCK_NONE = 0, BLOCK_SPECIES, BLOCK_PAIR } block_kind;
 
+/* A `spline` table being read: its pair line, then rows `energy separation`. */
+typedef struct spline_rows {
+    int open;                   /* a pair line was read, rows may follow */
+    fuse2_pair_term term;       /* from the pair line */
+    char pair_name[32];         /* "Sr-O" as written, for messages */
+    int n, capacity;
+    double *r, *e;
+} spline_rows;
+
 typedef struct block_state {
     block_kind kind;
     fuse2_pair_kind pair;
-    const char *keyword;        /* "buck", "lennard", "morse" for messages */
+    const char *keyword;        /* "buck", "lennard", "morse", "spline" for messages */
     double lennard_m, lennard_n;
+    spline_rows *spline;        /* the reader's table in progress (spline blocks) */
 } block_state;
 
 typedef struct library_reader {
@@ -199,6 +209,7 @@ static const char *pair_keyword_name(fuse2_pair_kind kind)
     case FUSE2_PAIR_BUCKINGHAM: return "buck";
     case FUSE2_PAIR_LENNARD: return "lennard";
     case FUSE2_PAIR_MORSE: return "morse";
+    case FUSE2_PAIR_SPLINE: return "spline";
     }
     return "?";
 }
@@ -252,6 +263,8 @@ static fuse2_status start_pair_block(const char *file, int lineno, const word_li
         if (text_is_abbreviation(word, "inter", 4) ||
             text_is_abbreviation(word, "intermolecular", 4))
             continue;
+        /* `spline cubic` is the only interpolation we know (and GULP's default) */
+        if (kind == FUSE2_PAIR_SPLINE && text_is_abbreviation(word, "cubic", 4)) continue;
         if (kind == FUSE2_PAIR_LENNARD &&
             (text_is_abbreviation(word, "epsilon", 3) || text_is_abbreviation(word, "sigma", 3)))
             return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED,
@@ -263,11 +276,13 @@ static fuse2_status start_pair_block(const char *file, int lineno, const word_li
                            "'inter' is)",
                            file, lineno, word.p, name);
     }
+    spline_rows *keep = block->spline;
     *block = (block_state){.kind = BLOCK_PAIR,
                            .pair = kind,
                            .keyword = name,
                            .lennard_m = exponents[0],
-                           .lennard_n = exponents[1]};
+                           .lennard_n = exponents[1],
+                           .spline = keep};
     return FUSE2_OK;
 }
 
@@ -410,6 +425,8 @@ static pair_layout layout_of(fuse2_pair_kind kind)
         return (pair_layout){2, 4, 2, "A B [rmin] rmax, or A rmax with B = 0"};
     case FUSE2_PAIR_MORSE:
         return (pair_layout){4, 6, 3, "D a r0 rmax, D a r0 coul rmax or D a r0 coul rmin rmax"};
+    case FUSE2_PAIR_SPLINE:
+        return (pair_layout){1, 3, 1, "[p1 [rmin]] rmax, then rows 'energy separation'"};
     }
     return (pair_layout){0, 0, 0, ""};
 }
@@ -519,6 +536,11 @@ static fuse2_status read_pair_line(const char *file, int lineno, const word_line
                                file, lineno, line->tokens[nwords + 3].p);
         ncut = n == 6 ? 2 : 1;
         break;
+    case FUSE2_PAIR_SPLINE:
+        /* GULP interpolates its table at r + p1 (twobody); 0 when absent */
+        t.param[0] = n >= 2 ? numbers[0] : 0.0;
+        ncut = n == 3 ? 2 : 1;
+        break;
     }
     t.rmax = numbers[n - 1];
     t.rmin = ncut == 2 ? numbers[n - 2] : 0.0;
@@ -530,7 +552,79 @@ static fuse2_status read_pair_line(const char *file, int lineno, const word_line
     if (t.rmin >= t.rmax)
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: rmin %g is not below rmax %g", file, lineno,
                            t.rmin, t.rmax);
+    if (block->pair == FUSE2_PAIR_SPLINE) {
+        /* the table rows follow; the term is added when the table ends */
+        spline_rows *rows = block->spline;
+        rows->open = 1;
+        rows->term = t;
+        rows->n = 0;
+        snprintf(rows->pair_name, sizeof rows->pair_name, "%.12s-%.12s", label1.p, label2.p);
+        return FUSE2_OK;
+    }
     FUSE2_CALL(fuse2_potential_set_add_term(set, &t));
+    return FUSE2_OK;
+}
+
+/* A row `energy separation` of the open spline table. */
+static fuse2_status read_spline_row(const char *file, int lineno, const word_line *line,
+                                    spline_rows *rows)
+{
+    if (!rows->open)
+        return FUSE2_RAISE(FUSE2_ERR_PARSE,
+                           "%s:%d: spline table row before a pair line ('A core B core [p1 "
+                           "[rmin]] rmax')",
+                           file, lineno);
+    if (line->ntokens != 2)
+        return FUSE2_RAISE(FUSE2_ERR_PARSE,
+                           "%s:%d: a spline table row is 'energy separation' (2 numbers), got %d "
+                           "words",
+                           file, lineno, line->ntokens);
+    double energy = 0.0, separation = 0.0;
+    FUSE2_CALL(read_number_token(file, lineno, line->tokens[0], &energy));
+    FUSE2_CALL(read_number_token(file, lineno, line->tokens[1], &separation));
+    if (separation < 0.0)
+        return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s:%d: spline %s: negative separation %g", file,
+                           lineno, rows->pair_name, separation);
+    if (rows->n > 0 && !(separation > rows->r[rows->n - 1]))
+        return FUSE2_RAISE(FUSE2_ERR_PARSE,
+                           "%s:%d: spline %s: separations must increase strictly, got %g after "
+                           "%g (rows are 'energy separation')",
+                           file, lineno, rows->pair_name, separation, rows->r[rows->n - 1]);
+    if (rows->n == rows->capacity) {
+        int capacity = rows->capacity ? 2 * rows->capacity : 256;
+        double *r = realloc(rows->r, (size_t)capacity * sizeof *r);
+        if (r) rows->r = r;
+        double *e = r ? realloc(rows->e, (size_t)capacity * sizeof *e) : NULL;
+        if (!e) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "%s:%d: out of memory", file, lineno);
+        rows->e = e;
+        rows->capacity = capacity;
+    }
+    rows->r[rows->n] = separation;
+    rows->e[rows->n] = energy;
+    rows->n++;
+    return FUSE2_OK;
+}
+
+/* Ends the open spline table, if any: adds its term. */
+static fuse2_status finish_spline(const char *file, spline_rows *rows, fuse2_potential_set *set)
+{
+    if (!rows->open) return FUSE2_OK;
+    rows->open = 0;
+    if (rows->n < FUSE2_SPLINE_MIN_POINTS)
+        return FUSE2_RAISE(FUSE2_ERR_PARSE,
+                           "%s:%d: spline %s has %d table row%s, needs at least %d ('energy "
+                           "separation' lines after the pair line)",
+                           file, rows->term.line, rows->pair_name, rows->n, rows->n == 1 ? "" : "s",
+                           FUSE2_SPLINE_MIN_POINTS);
+    fuse2_spline_table table = {.n = rows->n, .r = rows->r, .e = rows->e, .d2 = NULL};
+    fuse2_pair_term t = rows->term;
+    t.table = &table;
+    fuse2_status st = fuse2_potential_set_add_term(set, &t);
+    if (st != FUSE2_OK) {
+        char why[512];
+        snprintf(why, sizeof why, "%s", fuse2_error_message());
+        return FUSE2_RAISE(st, "%s:%d: spline %s: %s", file, rows->term.line, rows->pair_name, why);
+    }
     return FUSE2_OK;
 }
 
@@ -695,13 +789,22 @@ static fuse2_status read_library_text(library_reader *r, const char *text, const
     int nlines = 0;
     FUSE2_CALL(text_split_lines(skip_byte_order_mark(text), &lines, &nlines));
     word_line line = {0};
-    block_state block = {.kind = BLOCK_NONE};
+    spline_rows spline = {0};
+    block_state block = {.kind = BLOCK_NONE, .spline = &spline};
     fuse2_status status = FUSE2_OK;
     for (int i = 0; i < nlines; i++) {
         int lineno = lines[i].number;
         FUSE2_CALL_GOTO(status, split_words(name, lines[i], &line), done);
         if (line.ntokens == 0) continue;   /* blank lines do not end a block */
         text_token first = line.tokens[0];
+        double row_number = 0.0;
+        if (block.kind == BLOCK_PAIR && block.pair == FUSE2_PAIR_SPLINE &&
+            text_parse_double(first, GULP_NUMBERS, &row_number) != TEXT_NOT_A_NUMBER) {
+            FUSE2_CALL_GOTO(status, read_spline_row(name, lineno, &line, &spline), done);
+            continue;
+        }
+        /* a pair line or keyword ends the table in progress */
+        FUSE2_CALL_GOTO(status, finish_spline(name, &spline, r->set), done);
         /* Inside a block a label wins over a keyword, as in GULP (worsy is
          * asked first): "C6" there is carbon, not the c6 keyword. */
         const keyword_entry *kw =
@@ -728,6 +831,12 @@ static fuse2_status read_library_text(library_reader *r, const char *text, const
             case KW_MORSE:
                 FUSE2_CALL_GOTO(status,
                                 start_pair_block(name, lineno, &line, FUSE2_PAIR_MORSE,
+                                                 &block),
+                                done);
+                break;
+            case KW_SPLINE:
+                FUSE2_CALL_GOTO(status,
+                                start_pair_block(name, lineno, &line, FUSE2_PAIR_SPLINE,
                                                  &block),
                                 done);
                 break;
@@ -762,7 +871,10 @@ static fuse2_status read_library_text(library_reader *r, const char *text, const
                              name, lineno, first.p);
         }
     }
+    if (status == FUSE2_OK) status = finish_spline(name, &spline, r->set);
 done:
+    free(spline.r);
+    free(spline.e);
     free(line.buffer);
     free(lines);
     return status;
@@ -788,6 +900,10 @@ static void snapshot_take(const fuse2_potential_set *set, set_snapshot *s)
 
 static void snapshot_restore(fuse2_potential_set *set, const set_snapshot *s)
 {
+    for (int i = s->nterms; i < set->nterms; ++i) {
+        fuse2_spline_table_free(set->terms[i].table);
+        set->terms[i].table = NULL;
+    }
     set->nspecies = s->nspecies;
     set->nterms = s->nterms;
     set->has_cutp = s->has_cutp;

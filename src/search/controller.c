@@ -19,6 +19,7 @@
 
 #include "fuse2/config.h"
 #include "fuse2/controller.h"
+#include "fuse2/external_run.h"
 #include "fuse2/moves.h"
 #include "fuse2/pool.h"
 #include "fuse2/store.h"
@@ -129,26 +130,6 @@ static void copy_text(char *dst, size_t size, const char *src)
 }
 
 /* mkdir -p */
-static fuse2_status make_directories(const char *path)
-{
-    char buf[PATH_LEN];
-    if (snprintf(buf, sizeof buf, "%s", path) >= (int)sizeof buf)
-        return FUSE2_RAISE(FUSE2_ERR_ARG, "output directory path too long: %s", path);
-    for (char *p = buf + 1;; p++) {
-        if (*p == '/' || *p == '\0') {
-            char saved = *p;
-            *p = '\0';
-            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-                return FUSE2_RAISE(FUSE2_ERR_IO, "%s: cannot create directory: %s", buf, strerror(errno));
-            *p = saved;
-            if (saved == '\0') break;
-        }
-    }
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) return FUSE2_RAISE(FUSE2_ERR_IO, "%s: not a directory", path);
-    return FUSE2_OK;
-}
-
 /* name relative to output_dir unless absolute */
 static fuse2_status output_path(const fuse2_config *cfg, const char *name, char *out)
 {
@@ -159,32 +140,6 @@ static fuse2_status output_path(const fuse2_config *cfg, const char *name, char 
 }
 
 /* ---- configuration texts ---- */
-
-static fuse2_status read_text_file(const char *path, char **out)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return FUSE2_RAISE(FUSE2_ERR_IO, "%s: cannot read: %s", path, strerror(errno));
-    size_t cap = 4096, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n - 1, f);
-        n += got;
-        if (n + 1 < cap) break;
-        char *grown = realloc(buf, cap * 2);
-        if (!grown) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = grown;
-        cap *= 2;
-    }
-    fclose(f);
-    if (!buf) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "%s: out of memory", path);
-    buf[n] = '\0';
-    *out = buf;
-    return FUSE2_OK;
-}
 
 static fuse2_status resolved_text(const fuse2_config *cfg, char **out)
 {
@@ -578,13 +533,13 @@ static fuse2_status make_pool(fuse2_controller *c)
 static fuse2_status open_store(fuse2_controller *c)
 {
     const fuse2_config *cfg = c->cfg;
-    FUSE2_CALL(make_directories(cfg->output_dir));
+    FUSE2_CALL(fuse2_make_directories(cfg->output_dir));
     FUSE2_CALL(output_path(cfg, cfg->campaign_file && cfg->campaign_file[0] ? cfg->campaign_file : "campaign.h5",
                            c->store_path));
     FUSE2_CALL(output_path(cfg, cfg->stop_file && cfg->stop_file[0] ? cfg->stop_file : "stop.txt", c->stop_path));
     if (cfg->write_all_structures) {
         FUSE2_CALL(output_path(cfg, "structures", c->structures_dir));
-        FUSE2_CALL(make_directories(c->structures_dir));
+        FUSE2_CALL(fuse2_make_directories(c->structures_dir));
     }
     char *resolved = NULL, *given = NULL;
     fuse2_status st = FUSE2_OK;
@@ -623,7 +578,7 @@ static fuse2_status open_store(fuse2_controller *c)
         if (cfg->restart)
             FUSE2_RAISE_GOTO(st, out, FUSE2_ERR_IO, "%s: restart is set but the campaign file does not exist",
                              c->store_path);
-        if (cfg->source) FUSE2_CALL_GOTO(st, read_text_file(cfg->source, &given), out);
+        if (cfg->source) FUSE2_CALL_GOTO(st, fuse2_text_file_read(cfg->source, &given), out);
         FUSE2_CALL_GOTO(st, make_pool(c), out);
         FUSE2_CALL_GOTO(st, fuse2_store_create_with_pool(c->store_path, given ? given : "", resolved, c->pool.n,
                                                          c->pool.structures,

@@ -177,6 +177,68 @@ static void test_a_failed_stage_stops_the_chain_unless_told(void **state)
     }
 }
 
+/* A stage that cannot run a structure at all (here pw.x has no
+ * pseudopotential for Sr, Ti and O: its inputs cannot be written) is a
+ * failed stage in the list, not an error of the chain; with `continue` the
+ * next stage starts from the structure the failed stage was given. */
+static void test_a_stage_that_cannot_run_is_recorded_and_skipped(void **state)
+{
+    (void)state;
+    char lib[4096], scratch[4096];
+    snprintf(lib, sizeof lib, "%s/examples/srtio3/SrTiO3-buck.lib", source_dir());
+    snprintf(scratch, sizeof scratch, "%s/chain-scratch", test_tmpdir());
+    const fuse2_setting items[] = {
+        {"stages.0.name", "qe", "t.yaml:1"},
+        {"stages.0.pseudopotentials", "Si Si.pz-vbc.UPF", "t.yaml:2"},
+        {"stages.0.ecutwfc", "12", "t.yaml:3"},
+        {"stages.0.scratch", scratch, "t.yaml:4"},
+        {"stages.0.on_failure", "continue", "t.yaml:5"},
+        {"stages.1.name", "builtin", "t.yaml:6"},
+        {"stages.1.library", lib, "t.yaml:7"},
+        {"stages.1.c6", "true", "t.yaml:8"},
+        {"stages.1.fmax", "0.001", "t.yaml:9"},
+        {"stages.1.smax", "0.00001", "t.yaml:10"},
+    };
+    fuse2_settings settings = {.count = (int)(sizeof items / sizeof items[0]), .items = items};
+    fuse2_calc chain;
+    ASSERT_OK(fuse2_calc_create("chain", &settings, &chain));
+    fuse2_structure s = {0};
+    rattled_perovskite(&s);
+    fuse2_relax_options opt;
+    fuse2_relax_options_default(&opt);
+    opt.fmax = 0.5; /* the stage's own fmax/smax (tight) apply to stage 2 */
+    opt.smax = 0.1;
+    fuse2_relax_result r;
+    fuse2_relax_result_init(&r);
+    ASSERT_OK(fuse2_relax(&chain, &s, &opt, &r));
+    assert_int_equal(r.nstages, 2);
+    assert_string_equal(r.stages[0].calculator, "qe");
+    assert_int_equal(r.stages[0].status, FUSE2_RELAX_FAILED);
+    assert_non_null(strstr(r.stages[0].reason, "error: "));
+    assert_true(isnan(r.stages[0].energy));
+    assert_int_equal(r.status, FUSE2_RELAX_CONVERGED);
+    assert_true(r.max_force <= 0.001 + 1e-12); /* the stage's fmax, not the campaign's 0.5 */
+    assert_true(fabs(r.energy_per_atom - -31.7167) < 1e-3);
+    fuse2_relax_result_free(&r);
+
+    /* without `continue` the chain stops there, failed, naming the stage */
+    fuse2_setting stop_items[10];
+    memcpy(stop_items, items, sizeof stop_items);
+    stop_items[4].value = "stop";
+    settings.items = stop_items;
+    fuse2_calc stopper;
+    ASSERT_OK(fuse2_calc_create("chain", &settings, &stopper));
+    fuse2_relax_result_init(&r);
+    ASSERT_OK(fuse2_relax(&stopper, &s, &opt, &r));
+    assert_int_equal(r.status, FUSE2_RELAX_FAILED);
+    assert_int_equal(r.nstages, 1);
+    assert_non_null(strstr(r.reason, "stage 1 (qe): error: "));
+    fuse2_relax_result_free(&r);
+    fuse2_calc_destroy(&stopper);
+    fuse2_calc_destroy(&chain);
+    fuse2_structure_free(&s);
+}
+
 static void expect_error(const char *name, const char *calculator, const char *needle, const char *needle2)
 {
     fuse2_config cfg;
@@ -199,6 +261,8 @@ static void test_configuration_errors_name_the_line(void **state)
     expect_error("chain-badkey",
                  "  name: chain\n  stages:\n    - name: builtin\n      library: SrTiO3-buck.lib\n      c7: true\n",
                  "stage 1 (builtin): ", "unknown setting 'c7'");
+    expect_error("chain-fmax", "  name: chain\n  stages:\n    - {name: builtin, library: SrTiO3-buck.lib, fmax: -1}\n",
+                 "stage 1: 'fmax' must be a positive number", NULL);
     expect_error("chain-empty", "  name: chain\n  stages: []\n", "'stages' is an empty list", NULL);
     expect_error("chain-flat-key", "  name: chain\n  stages: builtin\n", "'stages' takes nested entries", NULL);
 }
@@ -209,6 +273,7 @@ int main(void)
         cmocka_unit_test(test_nested_stages_are_flattened_and_resolved),
         cmocka_unit_test(test_stages_continue_from_each_other),
         cmocka_unit_test(test_a_failed_stage_stops_the_chain_unless_told),
+        cmocka_unit_test(test_a_stage_that_cannot_run_is_recorded_and_skipped),
         cmocka_unit_test(test_configuration_errors_name_the_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,6 +112,48 @@ static void test_time_limit_kills_the_whole_group(void **state)
     assert_non_null(strstr(text, "timed out after 0.5 s"));
 }
 
+/* Processes whose command line starts with `prefix` (argv joined by spaces). */
+static int count_commands(const char *prefix)
+{
+    int n = 0;
+    FILE *ps = popen("ls /proc", "r");
+    char name[64];
+    while (ps && fscanf(ps, "%63s", name) == 1) {
+        char *end;
+        long pid = strtol(name, &end, 10);
+        if (*end || pid <= 0 || !process_alive((pid_t)pid)) continue;
+        char path[96], cmd[256];
+        snprintf(path, sizeof path, "/proc/%ld/cmdline", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(cmd, 1, sizeof cmd - 1, f);
+        fclose(f);
+        for (size_t i = 0; i < len; i++)
+            if (!cmd[i]) cmd[i] = ' ';
+        cmd[len] = '\0';
+        n += !strncmp(cmd, prefix, strlen(prefix));
+    }
+    if (ps) pclose(ps);
+    return n;
+}
+
+/* The documented pattern `mpirun -np N code`: Open MPI puts each rank in a
+ * process group of its own, so killing the command's group alone would
+ * orphan them; the whole session goes. */
+static void test_time_limit_takes_an_inner_mpirun_down(void **state)
+{
+    (void)state;
+    const char *env[] = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1",
+                         "OMPI_MCA_rmaps_base_oversubscribe=1", NULL};
+    fuse2_ext_command cmd = {.command = "mpirun -np 2 sleep 97", .workdir = dir, .time_limit = 3,
+                             .kill_grace = 5, .extra_env = env};
+    fuse2_ext_process p;
+    ASSERT_OK(fuse2_ext_run(&cmd, &p));
+    assert_true(p.timed_out);
+    for (int i = 0; i < 100 && count_commands("sleep 97"); i++) usleep(20000);
+    assert_int_equal(count_commands("sleep 97"), 0);
+}
+
 static int interrupt_after(void *user)
 {
     int *calls = user;
@@ -136,6 +178,8 @@ static void test_mpi_variables_are_scrubbed(void **state)
     setenv("OMPI_COMM_WORLD_RANK", "3", 1);
     setenv("OMPI_MCA_ess_base_jobid", "12", 1);
     setenv("PMIX_RANK", "3", 1);
+    setenv("PRTE_MCA_x", "1", 1);
+    setenv("PMI_RANK", "3", 1);
     setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
     setenv("FUSE2_TEST_KEEP", "kept", 1);
     const char *extra[] = {"FUSE2_EXTRA=added", NULL};
@@ -146,6 +190,8 @@ static void test_mpi_variables_are_scrubbed(void **state)
     assert_null(strstr(env, "OMPI_COMM_WORLD_RANK"));
     assert_null(strstr(env, "OMPI_MCA_ess_base_jobid"));
     assert_null(strstr(env, "PMIX_RANK"));
+    assert_null(strstr(env, "PRTE_MCA_x"));
+    assert_null(strstr(env, "PMI_RANK"));
     assert_non_null(strstr(env, "OMPI_ALLOW_RUN_AS_ROOT=1"));
     assert_non_null(strstr(env, "FUSE2_TEST_KEEP=kept"));
     assert_non_null(strstr(env, "FUSE2_EXTRA=added"));
@@ -173,6 +219,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit_codes_and_captured_output),
         cmocka_unit_test(test_time_limit_kills_the_whole_group),
+        cmocka_unit_test(test_time_limit_takes_an_inner_mpirun_down),
         cmocka_unit_test(test_interrupt_stops_the_program),
         cmocka_unit_test(test_mpi_variables_are_scrubbed),
         cmocka_unit_test(test_bad_directory_and_removal),

@@ -240,6 +240,25 @@ static void test_parse_failures(void **state)
     assert_string_equal(out.reason, "Error in routine cdiaghg (181): S matrix not positive definite");
     fuse2_ext_output_free(&out);
 
+    /* BFGS converged on the last cycle nstep allowed: the final SCF at the
+     * relaxed structure is announced but never run (pw.x exits 3) */
+    const char *final_scf = strstr(text, "Final scf calculation at the relaxed structure");
+    if (final_scf) {
+        const char *last_bang = strstr(final_scf, "!    total energy");
+        assert_non_null(last_bang);
+        size_t cut = (size_t)(last_bang - text);
+        memcpy(buf, text, cut);
+        const char *eol = strchr(last_bang, '\n');
+        strcpy(buf + cut, eol ? eol + 1 : "");
+        parse_text(buf, &out);
+        assert_int_equal(out.outcome, FUSE2_EXT_NOT_CONVERGED);
+        assert_string_equal(out.signature, "max_steps");
+        assert_non_null(strstr(out.reason, "before the final SCF"));
+        fuse2_ext_output_free(&out);
+    } else {
+        fail_msg("the real vc-relax output has no final SCF");
+    }
+
     /* truncated in the middle of the relaxation: no JOB DONE */
     memcpy(buf, text, len / 2);
     buf[len / 2] = '\0';

@@ -204,7 +204,7 @@ static void test_every_field_of_every_row_type_round_trips_bit_exactly(void **st
         relaxed[r].frac[0][0] = special[(r + 3) % nspecial];
         start[r].frac[1][2] = special[(r + 4) % nspecial];
         relaxed[r].lattice[2][1] = special[(r + 7) % nspecial];
-        /* 127 characters: the longest reason that fits */
+        /* sizeof - 1 characters: the longest reason that fits */
         memset(rows[r].reason, 'a' + r, sizeof rows[r].reason - 1);
         rows[r].reason[sizeof rows[r].reason - 1] = '\0';
         ASSERT_OK(fuse2_store_append_structure(st, &rows[r], &relaxed[r], &start[r]));

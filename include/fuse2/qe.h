@@ -44,6 +44,7 @@ typedef struct fuse2_qe_summary {
     int bfgs_steps;            /* from the converged/failed line, -1 unknown */
     int max_steps;             /* "The maximum number of steps has been reached" */
     int final_scf;             /* "Final scf calculation at the relaxed structure" */
+    int scf_before_final;      /* scf_energies when that line came (none after it: not run) */
     int scf_not_converged;     /* "convergence NOT achieved" */
     int max_seconds;           /* "Maximum CPU time exceeded" (max_seconds) */
     int job_done;              /* "JOB DONE." */

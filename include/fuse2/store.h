@@ -43,7 +43,7 @@ extern "C" {
 
 enum {
     FUSE2_STORE_SCHEMA_VERSION = 1,
-    FUSE2_STORE_REASON_LEN = 128,   /* longer reasons are cut */
+    FUSE2_STORE_REASON_LEN = 256,   /* longer reasons are cut (room for a kept scratch path) */
     FUSE2_STORE_NAME_LEN = 32,
     FUSE2_STORE_HOSTS_LEN = 256,
     FUSE2_STORE_SOURCE_LEN = 128    /* pool entry file names */

@@ -11,9 +11,11 @@
  *       - {name: builtin, library: SrTiO3-buck.lib}
  *       - {name: qe, ecutwfc: 30, pseudopotentials: "..."}
  * Per stage, besides its calculator's keys: `on_failure: stop` (default) or
- * `continue`. A stage that fails (crash, time-out, collapse, ...) stops the
- * chain with that stage's status unless `continue`; then the next stage
- * starts from the last good structure. A stage that ends without converging
+ * `continue`, and relaxation criteria for that stage alone (`fmax`, `smax`,
+ * `max_steps`, `time_limit`; default: the campaign's `relax:`). A stage
+ * that fails (crash, time-out, collapse, a setting it cannot use, ...)
+ * stops the chain with that stage's status unless `continue`; then the next
+ * stage starts from the structure the failed stage was given. A stage that ends without converging
  * hands its structure on (FUSE2's middle stages do the same); the chain's
  * status is the last stage's. FUSE2 ignores a GULP stage's energy only when a
  * later stage exists (Q18): here every stage's energy is kept in the stage
@@ -32,6 +34,9 @@ typedef struct chain_stage {
     fuse2_calc calc;
     char name[32];
     int continue_on_failure;
+    /* the stage's own relaxation criteria; < 0: the campaign's */
+    double fmax, smax, time_limit;
+    int max_steps;
     fuse2_settings settings;    /* the stage's own keys (items malloc'ed, strings borrowed) */
 } chain_stage;
 
@@ -78,6 +83,8 @@ static fuse2_status make_stage(chain *ch, int k, const fuse2_settings *all, cons
     fuse2_settings sub;
     FUSE2_CALL(fuse2_settings_subset(all, prefix, &sub));
     chain_stage *st = &ch->stages[k];
+    st->fmax = st->smax = st->time_limit = -1;
+    st->max_steps = -1;
     const char *name = NULL, *name_origin = origin_hint;
     /* the stage's own settings: everything but the chain's per-stage keys */
     fuse2_setting *items = (fuse2_setting *)sub.items;
@@ -88,6 +95,20 @@ static fuse2_status make_stage(chain *ch, int k, const fuse2_settings *all, cons
         if (!strcmp(it->key, "name")) {
             name = it->value;
             name_origin = it->origin;
+        } else if (!strcmp(it->key, "fmax") || !strcmp(it->key, "smax") || !strcmp(it->key, "time_limit") ||
+                   !strcmp(it->key, "max_steps")) {
+            double v;
+            status = fuse2_setting_parse_double(it->key, it->value, it->origin, &v);
+            if (status != FUSE2_OK) goto fail;
+            int positive = strcmp(it->key, "time_limit") ? v > 0 : v >= 0;
+            if (!positive || (!strcmp(it->key, "max_steps") && v != (int)v))
+                FUSE2_RAISE_GOTO(status, fail, FUSE2_ERR_ARG, "%s: stage %d: '%s' must be a %s number (got '%s')",
+                                 it->origin ? it->origin : "settings", k + 1, it->key,
+                                 !strcmp(it->key, "max_steps") ? "positive whole" : "positive", it->value);
+            if (!strcmp(it->key, "fmax")) st->fmax = v;
+            else if (!strcmp(it->key, "smax")) st->smax = v;
+            else if (!strcmp(it->key, "time_limit")) st->time_limit = v;
+            else st->max_steps = (int)v;
         } else if (!strcmp(it->key, "on_failure")) {
             if (!strcmp(it->value, "continue")) st->continue_on_failure = 1;
             else if (strcmp(it->value, "stop"))
@@ -175,11 +196,17 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
     double t0 = seconds_now();
     fuse2_relax_result r;
     fuse2_relax_result_init(&r);
+    fuse2_structure given = {0}; /* what the stage started from */
     fuse2_status status = FUSE2_OK;
     int steps = 0, evaluations = 0;
     for (int k = 0; k < ch->nstages; k++) {
         chain_stage *stage = &ch->stages[k];
         fuse2_relax_options o = *opt;
+        if (stage->fmax > 0) o.fmax = stage->fmax;
+        if (stage->smax > 0) o.smax = stage->smax;
+        if (stage->max_steps > 0) o.max_steps = stage->max_steps;
+        if (stage->time_limit > 0 && (o.time_limit <= 0 || stage->time_limit < o.time_limit))
+            o.time_limit = stage->time_limit;
         if (opt->time_limit > 0) { /* the limit covers the whole chain */
             o.time_limit = opt->time_limit - (seconds_now() - t0);
             if (o.time_limit <= 0) {
@@ -191,7 +218,23 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
                 break;
             }
         }
-        FUSE2_CALL_GOTO(status, fuse2_relax(&stage->calc, s, &o, &r), out);
+        FUSE2_CALL_GOTO(status, fuse2_structure_copy(&given, s), out);
+        fuse2_status rs = fuse2_relax(&stage->calc, s, &o, &r);
+        if (rs == FUSE2_ERR_NOMEM) FUSE2_CALL_GOTO(status, rs, out);
+        if (rs != FUSE2_OK) {
+            /* a stage that cannot run this structure (a setting it cannot
+             * use, its scratch directory, ...) is a failed stage, recorded
+             * like the others */
+            fuse2_relax_result_free(&r);
+            fuse2_relax_result_init(&r);
+            r.status = FUSE2_RELAX_FAILED;
+            r.energy = r.energy_per_atom = r.enthalpy = NAN;
+            char why[FUSE2_REASON_LEN + 16];
+            snprintf(why, sizeof why, "error: %s", fuse2_error_message());
+            copy_cut(r.reason, sizeof r.reason, why);
+            fuse2_error_clear();
+            FUSE2_CALL_GOTO(status, fuse2_structure_copy(s, &given), out);
+        }
         steps += r.steps;
         evaluations += r.evaluations;
         fuse2_stage_result *sr = &result->stages[k];
@@ -203,11 +246,14 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
         copy_cut(sr->reason, sizeof sr->reason, r.reason);
         result->nstages = k + 1;
         if (r.status == FUSE2_RELAX_INTERRUPTED) break;
-        if (stage_failed(r.status) && !stage->continue_on_failure) {
+        if (stage_failed(r.status)) {
             char why[FUSE2_REASON_LEN + 64];
             snprintf(why, sizeof why, "stage %d (%s): %s", k + 1, stage->name, r.reason);
             copy_cut(r.reason, sizeof r.reason, why);
-            break;
+            if (!stage->continue_on_failure) break;
+            /* the next stage starts from what this one was given, not from
+             * a geometry that failed */
+            FUSE2_CALL_GOTO(status, fuse2_structure_copy(s, &given), out);
         }
     }
     /* the chain's result is that of its last stage that ran */
@@ -224,6 +270,7 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
     result->wall_seconds = seconds_now() - t0;
 out:
     fuse2_relax_result_free(&r);
+    fuse2_structure_free(&given);
     return status;
 }
 

@@ -4,6 +4,7 @@
  * rank). The child leads its own process group: a timeout kills every
  * process the command started (mpirun and its ranks, a shell pipeline). */
 #define _XOPEN_SOURCE 700 /* nftw */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -34,10 +35,11 @@ static void nap(double seconds)
     nanosleep(&ts, NULL);
 }
 
-/* Variables an inner mpirun must not see (toolchain.md pitfall 4). */
+/* Variables an inner mpirun must not see (toolchain.md pitfall 4): Open
+ * MPI 4 (OMPI_, PMIX_), Open MPI 5 (PRTE_) and MPICH/Hydra (PMI_). */
 static int scrubbed(const char *entry)
 {
-    if (!strncmp(entry, "PMIX_", 5)) return 1;
+    if (!strncmp(entry, "PMIX_", 5) || !strncmp(entry, "PRTE_", 5) || !strncmp(entry, "PMI_", 4)) return 1;
     if (!strncmp(entry, "OMPI_", 5)) return strncmp(entry, "OMPI_ALLOW_RUN_AS_ROOT", 22) != 0;
     return 0;
 }
@@ -64,19 +66,59 @@ static char *join_path(const char *dir, const char *name)
     return p;
 }
 
-/* Sends sig to the group, then waits up to grace seconds for pid to end;
- * returns 1 if it was reaped (status in *wstatus). */
-static int signal_group_and_wait(pid_t pid, int sig, double grace, int *wstatus)
+/* Sends sig to every live process of session sid (the command's shell
+ * starts its own session: an inner mpirun puts each rank in a process group
+ * of its own, but they all stay in the session) and returns how many there
+ * were. Zombies do not count. */
+static int session_signal(pid_t sid, int sig)
 {
-    kill(-pid, sig);
+    DIR *d = opendir("/proc");
+    if (!d) { /* no /proc: the process group is all we can reach */
+        return kill(-sid, sig) == 0;
+    }
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        char *end;
+        long pid = strtol(e->d_name, &end, 10);
+        if (*end || pid <= 0) continue;
+        char path[64], text[512];
+        snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+        FILE *f = fopen(path, "r");
+        if (!f) continue;
+        size_t len = fread(text, 1, sizeof text - 1, f);
+        fclose(f);
+        text[len] = '\0';
+        const char *close = strrchr(text, ')'); /* the name may contain anything */
+        char state;
+        long ppid, pgrp, session;
+        if (!close || sscanf(close + 1, " %c %ld %ld %ld", &state, &ppid, &pgrp, &session) != 4) continue;
+        if (session != sid || state == 'Z' || state == 'X') continue;
+        kill((pid_t)pid, sig);
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Stops everything the command started: SIGTERM to the whole session, up
+ * to grace seconds for it to end (mpirun needs about a second to take its
+ * ranks down), then SIGKILL to whatever is left. Reaps the shell (pid). */
+static void stop_session(pid_t pid, double grace, int *wstatus, int *reaped)
+{
+    session_signal(pid, SIGTERM);
     double end = seconds_now() + grace;
     for (;;) {
-        pid_t r = waitpid(pid, wstatus, WNOHANG);
-        if (r == pid) return 1;
-        if (r < 0 && errno != EINTR) return 1;
-        if (seconds_now() >= end) return 0;
+        if (!*reaped) {
+            pid_t r = waitpid(pid, wstatus, WNOHANG);
+            if (r == pid || (r < 0 && errno != EINTR)) *reaped = 1;
+        }
+        if (*reaped && session_signal(pid, 0) == 0) return;
+        if (seconds_now() >= end) break;
         nap(0.01);
     }
+    session_signal(pid, SIGKILL);
+    if (!*reaped && waitpid(pid, wstatus, 0) == pid) *reaped = 1;
 }
 
 fuse2_status fuse2_ext_run(const fuse2_ext_command *cmd, fuse2_ext_process *proc)
@@ -108,15 +150,15 @@ fuse2_status fuse2_ext_run(const fuse2_ext_command *cmd, fuse2_ext_process *proc
     pid_t pid = fork();
     if (pid < 0) FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_EXTERNAL, "external command: fork: %s", strerror(errno));
     if (pid == 0) {
-        /* child: async-signal-safe calls only */
-        setpgid(0, 0);
+        /* child: async-signal-safe calls only; its own session (and process
+         * group) holds everything the command starts */
+        setsid();
         signal(SIGPIPE, SIG_DFL);
         if (chdir(cmd->workdir) != 0) _exit(126);
         if (dup2(in_fd, 0) < 0 || dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0) _exit(126);
         execve("/bin/sh", argv, env);
         _exit(127);
     }
-    setpgid(pid, pid); /* also from the parent: no race with an early kill */
     int wstatus = 0, reaped = 0;
     double grace = cmd->kill_grace > 0 ? cmd->kill_grace : 2.0;
     double sleep_s = 0.001;
@@ -131,17 +173,15 @@ fuse2_status fuse2_ext_run(const fuse2_ext_command *cmd, fuse2_ext_process *proc
         if (cmd->time_limit > 0 && now - t0 >= cmd->time_limit) proc->timed_out = stop = 1;
         else if (cmd->interrupt && cmd->interrupt(cmd->interrupt_user)) proc->interrupted = stop = 1;
         if (stop) {
-            if (!signal_group_and_wait(pid, SIGTERM, grace, &wstatus))
-                signal_group_and_wait(pid, SIGKILL, 60.0, &wstatus);
-            reaped = 1;
+            stop_session(pid, grace, &wstatus, &reaped);
             break;
         }
         nap(sleep_s);
         if (sleep_s < 0.05) sleep_s *= 2; /* short runs return fast; long ones cost no CPU */
     }
-    /* whatever the command left running in its group (background jobs,
-     * orphaned ranks) goes too */
-    kill(-pid, SIGKILL);
+    /* whatever the command left running (background jobs, orphaned ranks)
+     * goes too */
+    session_signal(pid, SIGKILL);
     proc->wall_seconds = seconds_now() - t0;
     if (WIFEXITED(wstatus)) {
         proc->exited = !proc->timed_out && !proc->interrupted;

@@ -391,6 +391,7 @@ static fuse2_status scan_text(const text_line *lines, int n, scan *sc, fuse2_qe_
             sum->relaxation = 1;
         } else if (line_find(l, "Final scf calculation at the relaxed structure")) {
             sum->final_scf = 1;
+            sum->scf_before_final = sum->scf_energies;
         } else if (line_find(l, "Maximum CPU time exceeded")) {
             sum->max_seconds = 1;
         } else if (line_find(l, "Error in routine")) {
@@ -528,6 +529,15 @@ static void classify(const scan *sc, const fuse2_qe_summary *sum, const char *na
             fuse2_ext_output_fail(out, FUSE2_EXT_NOT_CONVERGED,
                                   "bfgs failed: the trust radius collapsed twice (history reset)");
             snprintf(out->signature, sizeof out->signature, "bfgs_failed");
+        } else if (sum->final_scf && sum->scf_energies == sum->scf_before_final) {
+            /* BFGS converged on the last allowed SCF cycle: pw.x announced
+             * the final SCF at the relaxed structure but nstep left no room
+             * for it (and exits 3); the energy is the BFGS basis's */
+            fuse2_ext_output_fail(out, FUSE2_EXT_NOT_CONVERGED,
+                                  "nstep ran out before the final SCF at the relaxed structure (%d SCF cycles); "
+                                  "energy from the last BFGS step",
+                                  sum->scf_energies);
+            snprintf(out->signature, sizeof out->signature, "max_steps");
         } else if (sum->bfgs_converged || sum->bfgs_end) {
             out->outcome = FUSE2_EXT_CONVERGED;
         } else {

@@ -88,7 +88,7 @@ check_bonds: false      # FUSE2's coordination test rejects every 1-2 atom silic
 seed: 5
 output_dir: {out}
 initial_gen: 2
-iterations: 4
+iterations: 3
 walkers: 1
 write_all_structures: false
 calculator:
@@ -99,9 +99,11 @@ calculator:
     - name: qe
       scratch: {scratch}
       pseudopotentials: {{Si: Si.pz-vbc.UPF}}
-      ecutwfc: 12
-      kspacing: 0.6
+      ecutwfc: 10
+      kspacing: 0.7
       time_limit: 120
+      max_steps: 40       # this stage's own limits (the campaign's relax: is for stage 1)
+      fmax: 0.1
       environment: {{OMP_NUM_THREADS: 1}}
 relax:
   fmax: 0.05
@@ -147,9 +149,12 @@ def case_faults(args):
                                         ("crashed", "timed_out", "unparsable", "non_finite")), why)
         classes[key] = classes.get(key, 0) + 1
     print("  outcomes:", classes)
-    for cls in ("ok", "crashed", "timed_out", "unparsable", "non_finite"):
-        if classes.get(cls, 0) == 0:
-            fail("no structure recorded as %s (outcomes %s; reasons %s)" % (cls, classes, reasons))
+    # the wrapper's counter cycles through 6 behaviours over the 18 runs
+    # (no structure fails the pre-checks here, so every one is a run): each
+    # fault 3 times, garbage and deleted output both unparsable
+    expected = {"ok": 3, "crashed": 3, "timed_out": 3, "unparsable": 6, "non_finite": 3}
+    if classes != expected:
+        fail("outcomes %s, expected %s; reasons %s" % (classes, expected, reasons))
     if any(st == 2 and not why for st, why in zip(status, reasons)):
         fail("a failed structure has no reason")
     if not np.all(np.isfinite(rec["energy_per_atom"])):
@@ -180,9 +185,9 @@ def case_chain_qe(args):
     with h5py.File(os.path.join(out, "chain.h5"), "r") as f:
         rec = f["/structures/records"][:]
         stages = f["/structures/stages"][:]
-    if len(rec) != 4:
-        fail("expected 4 relaxations, got %d" % len(rec))
-    good = 0
+    if len(rec) != 3:
+        fail("expected 3 relaxations, got %d" % len(rec))
+    good = qe_converged = 0
     for r in rec:
         rows = stages[stages["structure"] == r["id"]]
         names = [x.decode() for x in rows["calculator"]]
@@ -199,9 +204,12 @@ def case_chain_qe(args):
             if not -112 < r["energy_per_atom"] < -100:
                 fail("structure %d: %.4f eV/atom is not a pw.x silicon energy" % (r["id"], r["energy_per_atom"]))
             good += 1
+            qe_converged += rows[1]["status"] == 0
     if good == 0:
         fail("no structure relaxed through both stages: %s" % [x.decode() for x in rec["reason"]])
-    print("  %d of %d structures relaxed through builtin -> qe" % (good, len(rec)))
+    print("  %d of %d structures relaxed through builtin -> qe, %d converged in pw.x" % (good, len(rec), qe_converged))
+    if qe_converged == 0:
+        fail("no pw.x stage converged")
     print("PASS chain_qe")
 
 

@@ -263,6 +263,11 @@ static void test_configuration_errors_name_the_line(void **state)
                  "stage 1 (builtin): ", "unknown setting 'c7'");
     expect_error("chain-fmax", "  name: chain\n  stages:\n    - {name: builtin, library: SrTiO3-buck.lib, fmax: -1}\n",
                  "stage 1: 'fmax' must be a positive number", NULL);
+    /* every stage must cover the composition (SrTiO3): caught at load, not per structure */
+    expect_error("chain-elements",
+                 "  name: chain\n  stages:\n    - {name: builtin, library: SrTiO3-buck.lib}\n"
+                 "    - {name: qe, ecutwfc: 12, pseudopotentials: {Si: Si.pz-vbc.UPF}}\n",
+                 "stage 2 (qe): ", "an element of the composition");
     expect_error("chain-empty", "  name: chain\n  stages: []\n", "'stages' is an empty list", NULL);
     expect_error("chain-flat-key", "  name: chain\n  stages: builtin\n", "'stages' takes nested entries", NULL);
 }

@@ -384,6 +384,27 @@ static void test_errors_and_usage(void **state)
         assert_contains(out, "empty-run");
         free(out);
     }
+    /* compressed outputs are not read: said so, with the command to run */
+    char packed[1024];
+    snprintf(packed, sizeof packed, "%s/packed-run", test_tmpdir());
+    const char *src = test_shared_path("testdata/vasp/nboc-relax");
+    assert_int_equal(sh("mkdir -p '%s' && cp '%s/OUTCAR.gz' '%s/vasprun.xml.gz' '%s/'", packed, src, src, packed), 0);
+    assert_int_equal(run(&out, "parse --code vasp '%s'", packed), 1);
+    assert_contains(out, "OUTCAR.gz found");
+    assert_contains(out, "vasprun.xml.gz found");
+    assert_contains(out, "decompress it first (gunzip -k");
+    free(out);
+    /* with CONTCAR and OSZICAR beside them (the shared run as stored) */
+    assert_int_equal(run(&out, "parse --code vasp '%s' --json", src), 1);
+    assert_contains(out, "OUTCAR.gz found but no OUTCAR");
+    free(out);
+    /* a compressed file named directly, for any code */
+    assert_int_equal(run(&out, "parse --code vasp '%s/OUTCAR.gz'", packed), 1);
+    assert_contains(out, "is compressed (.gz): decompress it first");
+    free(out);
+    assert_int_equal(run(&out, "parse --code gulp '%s/OUTCAR.gz'", packed), 1);
+    assert_contains(out, "is compressed");
+    free(out);
     /* usage: exit 2 */
     assert_int_equal(run(&out, "parse '%s'", empty), 2);
     assert_contains(out, "--code");

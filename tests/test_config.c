@@ -9,13 +9,22 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <errno.h>
+#include <sys/stat.h>
+
 #include "fuse2/config.h"
 #include "fuse2/elements.h"
 
-/* The calculator section needs a readable library; its content is not read. */
+/* The calculator section needs a readable library that gives every element
+ * of the composition a charge (the builtin checks that at load); no
+ * potential is evaluated. */
 static const char *dummy_library(void)
 {
-    return test_write_file("dummy.lib", "species\nSr core 2.0\n");
+    return test_write_file("dummy.lib", "species\nSr core 2.0\nTi core 4.0\nO core -2.0\nCa core 2.0\n"
+                                        "Mn core 2.0\nCo core 2.0\nAs core -1.0\nLi core 1.0\nBr core -1.0\n"
+                                        "Cl core -1.0\nF core -1.0\nHe core 0.0\nCu core 1.0\nS core -2.0\nPb core 2.0\n"
+                                        "Si core 4.0\nAl core 3.0\nB core 3.0\nFe core 2.0\nNa core 1.0\n"
+                                        "W core 4.0\nY core 3.0\nSn core 2.0\n");
 }
 
 /* A campaign file name.yaml in the test directory: the required keys (lines
@@ -573,6 +582,156 @@ static void test_calculator_settings_are_checked_before_anything_runs(void **sta
     fuse2_config_free(&cfg);
 }
 
+/* name.yaml: composition SrTiO3 (line 1), `calculator:` on line 6, then
+ * the block (`  name: ...` on line 7, the settings from line 8). */
+static const char *srtio3_with(const char *name, const char *calculator)
+{
+    static char text[8192 + 128];
+    snprintf(text, sizeof text,
+             "composition: SrTiO3\nmax_atoms: 50\nimax_atoms: 50\nseed: 7\niterations: 10\ncalculator:\n%s",
+             calculator);
+    return test_write_file(name, text);
+}
+
+static void make_dirs(const char *path)
+{
+    char buf[4200];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++)
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) fail_msg("mkdir %s: %s", buf, strerror(errno));
+            *p = '/';
+        }
+    if (mkdir(buf, 0755) != 0 && errno != EEXIST) fail_msg("mkdir %s: %s", buf, strerror(errno));
+}
+
+static void touch(const char *dir, const char *name, const char *text)
+{
+    char path[4400];
+    make_dirs(dir);
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* An SPP pair table (a GULP spline, 2 rows) dir/A-B/A-B.POT. */
+static void spp_table(const char *dir, const char *a, const char *b)
+{
+    char sub[4300], name[64], text[256];
+    snprintf(name, sizeof name, "%s-%s", a, b);
+    snprintf(sub, sizeof sub, "%s/%s", dir, name);
+    snprintf(text, sizeof text, "spline cubic\n%s %s 6.0\n1.0 1.0\n0.5 2.0\n0.2 3.0\n0.0 6.0\n", a, b);
+    snprintf(name, sizeof name, "%s-%s.POT", a, b);
+    touch(sub, name, text);
+}
+
+/* Settings that would fail every structure fail the load instead, naming the
+ * element and the setting (fuse2_calc_check_elements with the composition). */
+static void test_calculator_must_cover_the_composition(void **state)
+{
+    (void)state;
+    char dir[4200], block[8192];
+    fuse2_config cfg;
+
+    /* qe: a pseudopotential per element */
+    snprintf(dir, sizeof dir, "%s/pseudo", test_tmpdir());
+    touch(dir, "Sr.UPF", "fake\n");
+    touch(dir, "Ti.UPF", "fake\n");
+    touch(dir, "O.UPF", "fake\n");
+    snprintf(block, sizeof block, "  name: qe\n  pseudo_dir: %s\n  ecutwfc: 30\n  pseudopotentials: {Sr: Sr.UPF, Ti: Ti.UPF}\n",
+             dir);
+    assert_load_fails(srtio3_with("qe-missing.yaml", block), "qe-missing.yaml:7: calculator 'qe': ");
+    test_assert_error_contains("qe-missing.yaml:10: 'pseudopotentials' has no file for O, an element of the composition");
+    snprintf(block, sizeof block, "  name: qe\n  pseudo_dir: %s\n  ecutwfc: 30\n  pseudopotentials: Sr Sr.UPF Ti Ti.UPF O O.UPF\n",
+             dir);
+    ASSERT_OK(fuse2_config_load(srtio3_with("qe-ok.yaml", block), &cfg));
+    fuse2_config_free(&cfg);
+
+    /* vasp: a POTCAR per element (setups name the variant) */
+    snprintf(dir, sizeof dir, "%s/pp/potpaw_PBE", test_tmpdir());
+    snprintf(dir, sizeof dir, "%s/pp/potpaw_PBE/Sr_sv", test_tmpdir());
+    touch(dir, "POTCAR", "fake\n");
+    snprintf(dir, sizeof dir, "%s/pp/potpaw_PBE/Ti", test_tmpdir());
+    touch(dir, "POTCAR", "fake\n");
+    snprintf(dir, sizeof dir, "%s/pp", test_tmpdir());
+    snprintf(block, sizeof block, "  name: vasp\n  potcar_dir: %s\n  kspacing: 0.3\n  setups: {Sr: _sv}\n", dir);
+    assert_load_fails(srtio3_with("vasp-missing.yaml", block), "vasp-missing.yaml:7: calculator 'vasp': ");
+    test_assert_error_contains("vasp-missing.yaml:8: no POTCAR for O, an element of the composition");
+    test_assert_error_contains("/pp/potpaw_PBE/O/POTCAR");
+    snprintf(block, sizeof block, "  name: vasp\n  potcar_dir: %s\n  kspacing: 0.3\n", dir);
+    assert_load_fails(srtio3_with("vasp-setup.yaml", block), "no POTCAR for Sr");
+    snprintf(dir, sizeof dir, "%s/pp/potpaw_PBE/O", test_tmpdir());
+    touch(dir, "POTCAR", "fake\n");
+    snprintf(dir, sizeof dir, "%s/pp", test_tmpdir());
+    snprintf(block, sizeof block, "  name: vasp\n  potcar_dir: %s\n  kspacing: 0.3\n  setups: {Sr: _sv}\n", dir);
+    ASSERT_OK(fuse2_config_load(srtio3_with("vasp-ok.yaml", block), &cfg));
+    fuse2_config_free(&cfg);
+
+    /* builtin library: a charge per element (unless coulomb: false) */
+    test_write_file("no-o.lib", "species\nSr core 2.0\nTi core 4.0\nbuck\nSr core Ti core 1.0 0.3 0.0 0.0 10.0\n");
+    assert_load_fails(srtio3_with("lib-missing.yaml", "  name: builtin\n  library: no-o.lib\n"),
+                      "lib-missing.yaml:7: calculator 'builtin': ");
+    test_assert_error_contains("lib-missing.yaml:8: element O of the composition has no charge in the potential library");
+    ASSERT_OK(fuse2_config_load(srtio3_with("lib-nocoul.yaml", "  name: builtin\n  library: no-o.lib\n  coulomb: false\n"),
+                                &cfg));
+    fuse2_config_free(&cfg);
+
+    /* builtin and gulp spp_path: a table per pair, A-A included */
+    snprintf(dir, sizeof dir, "%s/spp", test_tmpdir());
+    spp_table(dir, "SR", "SR");
+    spp_table(dir, "SR", "TI");
+    spp_table(dir, "SR", "O");
+    spp_table(dir, "TI", "TI");
+    spp_table(dir, "O", "O");
+    snprintf(block, sizeof block, "  name: builtin\n  spp_path: %s\n", dir);
+    assert_load_fails(srtio3_with("spp-missing.yaml", block), "spp-missing.yaml:7: calculator 'builtin': ");
+    test_assert_error_contains("spp-missing.yaml:8: spp_path: ");
+    test_assert_error_contains("no table for the pair Ti-O");
+    snprintf(block, sizeof block, "  name: gulp\n  spp_path: %s\n", dir);
+    assert_load_fails(srtio3_with("gspp-missing.yaml", block), "gspp-missing.yaml:7: calculator 'gulp': ");
+    test_assert_error_contains("gspp-missing.yaml:8: spp_path: no SPP table for the pair Ti-O of the composition");
+    spp_table(dir, "O", "TI");
+    snprintf(block, sizeof block, "  name: builtin\n  spp_path: %s\n", dir);
+    ASSERT_OK(fuse2_config_load(srtio3_with("spp-ok.yaml", block), &cfg));
+    fuse2_config_free(&cfg);
+    snprintf(block, sizeof block, "  name: gulp\n  spp_path: %s\n", dir);
+    ASSERT_OK(fuse2_config_load(srtio3_with("gspp-ok.yaml", block), &cfg));
+    fuse2_config_free(&cfg);
+
+    /* lammps: elements, charges, and the pairs pair_coeff must set */
+    static const char *const buck_pairs = "  pair_coeff: |\n    Sr O 1952.39 0.33685 19.22\n    Ti O 4590.7279 0.261 0.0\n"
+                                          "    O O 1388.77 0.36262 175.0\n    Sr Sr 0.0 1.0 0.0\n"
+                                          "    Sr Ti 0.0 1.0 0.0\n    Ti Ti 0.0 1.0 0.0\n";
+    snprintf(block, sizeof block, "  name: lammps\n  pair_style: buck 10.0\n  elements: Sr O\n  pair_coeff: \"* * 0 1 0\"\n");
+    assert_load_fails(srtio3_with("lmp-elements.yaml", block),
+                      "lmp-elements.yaml:9: 'elements' does not list Ti, an element of the composition");
+    snprintf(block, sizeof block, "  name: lammps\n  pair_style: buck 10.0\n  charges: Sr 2 O -2\n%s", buck_pairs);
+    assert_load_fails(srtio3_with("lmp-charges.yaml", block),
+                      "lmp-charges.yaml:9: 'charges' has no charge for Ti, an element of the composition");
+    /* buck does not mix: the Sr-Ti line is needed */
+    snprintf(block, sizeof block,
+             "  name: lammps\n  pair_style: buck 10.0\n  pair_coeff: |\n    Sr O 1952.39 0.33685 19.22\n"
+             "    Ti O 4590.7279 0.261 0.0\n    O O 1388.77 0.36262 175.0\n    Sr Sr 0.0 1.0 0.0\n"
+             "    Ti Ti 0.0 1.0 0.0\n");
+    assert_load_fails(srtio3_with("lmp-pair.yaml", block), "lmp-pair.yaml:9: 'pair_coeff' sets no Sr-Ti pair");
+    /* lj/cut mixes I-J, but I-I is always needed */
+    snprintf(block, sizeof block,
+             "  name: lammps\n  pair_style: lj/cut 8.0\n  pair_coeff: |\n    Sr Sr 0.1 3.0\n    O O 0.1 3.0\n");
+    assert_load_fails(srtio3_with("lmp-self.yaml", block), "'pair_coeff' sets no Ti-Ti pair");
+    snprintf(block, sizeof block,
+             "  name: lammps\n  pair_style: lj/cut 8.0\n  pair_coeff: |\n    Sr Sr 0.1 3.0\n    O O 0.1 3.0\n"
+             "    * * 0.1 3.0\n");
+    ASSERT_OK(fuse2_config_load(srtio3_with("lmp-star.yaml", block), &cfg));
+    fuse2_config_free(&cfg);
+    snprintf(block, sizeof block, "  name: lammps\n  pair_style: buck/coul/long 10.0\n  charges: Sr 2 Ti 4 O -2\n%s"
+             "  kspace_style: ewald 1e-6\n", buck_pairs);
+    ASSERT_OK(fuse2_config_load(srtio3_with("lmp-ok.yaml", block), &cfg));
+    fuse2_config_free(&cfg);
+}
+
 static void test_several_errors_are_reported_together(void **state)
 {
     (void)state;
@@ -780,6 +939,7 @@ int main(void)
         cmocka_unit_test(test_keys_must_be_plain_names),
         cmocka_unit_test(test_oxidation_states_need_cations_and_anions),
         cmocka_unit_test(test_calculator_settings_are_checked_before_anything_runs),
+        cmocka_unit_test(test_calculator_must_cover_the_composition),
         cmocka_unit_test(test_several_errors_are_reported_together),
         cmocka_unit_test(test_resolved_yaml_loads_back_to_the_same_configuration),
         cmocka_unit_test(test_check_prints_the_resolved_configuration),

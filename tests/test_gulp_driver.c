@@ -508,8 +508,54 @@ static void test_spp_assembly(void **state)
     assert_true(strncmp(gin, "opti conp conj noelectro\n", 25) == 0);
     assert_non_null(strstr(gin, "\ninclude lib.lib\n"));
     assert_null(strstr(gin, "\nlibrary"));
+    /* FUSE2's taper for its SPP tables: cutp 11.0 2.0 (spp_cutoff, spp_taper) */
+    assert_non_null(strstr(gin, "\ncutp 11 2\n"));
     free(gin);
     fuse2_relax_result_free(&r);
+
+    /* spp_cutoff / spp_taper set the cutp line; a cutp option of the user's wins */
+    base = scratch_base("spp-cutp");
+    standin_settings(&t, "delete", base);
+    set(&t, "spp_path", spp);
+    set(&t, "spp_cutoff", "9.5");
+    set(&t, "spp_taper", "1.5");
+    relax_once(&t, &s, &opt, &r);
+    assert_int_equal(only_run_dir(base, dir, sizeof dir), 1);
+    gin = read_in(dir, "gulp.gin");
+    assert_non_null(strstr(gin, "\ncutp 9.5 1.5\n"));
+    free(gin);
+    fuse2_relax_result_free(&r);
+    base = scratch_base("spp-usercutp");
+    standin_settings(&t, "delete", base);
+    set(&t, "spp_path", spp);
+    set(&t, "options.0", "CUTP 12.0 1.0");
+    relax_once(&t, &s, &opt, &r);
+    assert_int_equal(only_run_dir(base, dir, sizeof dir), 1);
+    gin = read_in(dir, "gulp.gin");
+    assert_non_null(strstr(gin, "\nCUTP 12.0 1.0\n"));
+    assert_null(strstr(gin, "\ncutp"));
+    free(gin);
+    fuse2_relax_result_free(&r);
+
+    /* the composition's pairs are checked before any structure
+     * (fuse2_calc_check_elements, as config loading does) */
+    {
+        standin_settings(&t, "delete", scratch_base("spp-check"));
+        set(&t, "spp_path", spp);
+        fuse2_calc c;
+        ASSERT_OK(fuse2_calc_create("gulp", &t.s, &c));
+        const int srtio[3] = {38, 22, 8}, with_y[4] = {38, 22, 8, 39};
+        ASSERT_OK(fuse2_calc_check_elements(&c, srtio, 3));
+        assert_int_not_equal(fuse2_calc_check_elements(&c, with_y, 4), FUSE2_OK);
+        test_assert_error_contains("test.yaml:3: spp_path: no SPP table for the pair Sr-Y of the composition");
+        fuse2_error_clear();
+        fuse2_calc_destroy(&c);
+        /* a library is GULP's to read: nothing to check */
+        standin_settings(&t, "delete", scratch_base("lib-check"));
+        ASSERT_OK(fuse2_calc_create("gulp", &t.s, &c));
+        ASSERT_OK(fuse2_calc_check_elements(&c, with_y, 4));
+        fuse2_calc_destroy(&c);
+    }
 
     /* FUSE2's file: ordered pairs, every hetero pair twice (Q42) */
     base = scratch_base("spp-legacy");
@@ -572,6 +618,8 @@ static void test_bad_settings(void **state)
         {"spp_path", "/nonexistent/SPP", "cannot read spp_path"},
         {"spp_path", NULL, "not a directory"},
         {"spp_legacy_duplicates", "true", "needs 'spp_path'"},
+        {"spp_cutoff", "9", "needs 'spp_path'"},
+        {"spp_taper", "1", "needs 'spp_path'"},
         {"options.first", "maxcyc 10", "must be a list"},
         {"options.0", "dump other.res", "'dump' setting"},
         {"options.0", "library x.lib", "'library' setting"},

@@ -1083,7 +1083,7 @@ static void test_repeated_module_moves_shrink_once(void **state)
 static void test_oxidation_states_set_the_decomposition_edge(void **state)
 {
     (void)state;
-    test_write_file("moves-dummy.lib", "species\nSr core 2.0\n");
+    test_write_file("moves-dummy.lib", "species\nSr core 2.0\nTi core 4.0\nO core -2.0\n");
     const char *yaml = test_write_file("moves-ionic.yaml",
                                        "composition: SrTiO3\nmax_atoms: 50\nimax_atoms: 50\nseed: 7\n"
                                        "calculator:\n  name: builtin\n  library: moves-dummy.lib\n"

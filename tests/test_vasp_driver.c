@@ -444,6 +444,67 @@ static void test_pricel_without_retry_fails(void **state)
     fuse2_relax_result_free(&r);
 }
 
+/* retry.<class>: the fix of a class is configurable; an electronic-class
+ * crash (EDDDAV) is rerun once with the configured tags. */
+static void test_configured_electronic_retry(void **state)
+{
+    (void)state;
+    const char *scratch = fresh_dir("scratch-edddav"), *save = fresh_dir("save-edddav");
+    base_settings("edddav_then_ok", scratch, save);
+    set("kspacing", "0.3");
+    set("species_order", "Nb C O");
+    set("incar.ALGO", "Fast"); /* replaced on the retry */
+    set("retry.electronic.ALGO", "Normal");
+    set("retry.electronic.NELM", "200");
+    fuse2_structure s;
+    fuse2_structure_init(&s, 0);
+    ASSERT_OK(fuse2_structure_copy(&s, &shuffled));
+    fuse2_relax_result r;
+    relax_with(&s, &r);
+    print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
+    if (r.status != FUSE2_RELAX_CONVERGED) fail_msg("status %s: %s", fuse2_relax_status_name(r.status), r.reason);
+    ASSERT_NEAR(r.energy, E_FINAL, 1e-8);
+    assert_contains(r.reason, "ALGO = Normal, NELM = 200");
+    assert_contains(r.reason, "EDDDAV");
+    char *incar = read_in(save, "INCAR"); /* the retry's */
+    assert_contains(incar, "ALGO = Normal\n");
+    assert_contains(incar, "NELM = 200\n");
+    assert_null(strstr(incar, "Fast"));
+    assert_null(strstr(incar, "ISYM")); /* the symmetry fix is not applied */
+    assert_int_equal(count_entries(scratch, NULL, 0), 0);
+    free(incar);
+    fuse2_structure_free(&s);
+    fuse2_relax_result_free(&r);
+
+    /* without a configured electronic fix there is no retry (the default
+     * fixes symmetry only); nor when the user's INCAR already has the fix */
+    const char *modes[2][2] = {{NULL, NULL}, {"incar.ALGO", "normal"}};
+    for (int k = 0; k < 2; k++) {
+        scratch = fresh_dir(k ? "scratch-edddav-same" : "scratch-edddav-none");
+        base_settings("edddav_then_ok", scratch, NULL);
+        set("kspacing", "0.3");
+        set("species_order", "Nb C O");
+        if (modes[k][0]) {
+            set(modes[k][0], modes[k][1]);
+            set("retry.electronic.ALGO", "Normal");
+        }
+        fuse2_structure_init(&s, 0);
+        ASSERT_OK(fuse2_structure_copy(&s, &shuffled));
+        relax_with(&s, &r);
+        if (k == 0) {
+            assert_int_equal(r.status, FUSE2_RELAX_FAILED);
+            assert_contains(r.reason, "EDDDAV");
+            assert_null(strstr(r.reason, "retried"));
+            assert_int_equal(count_entries(scratch, NULL, 0), 1);
+        } else {
+            /* ALGO = normal is ALGO = Normal: the stand-in converges at once */
+            assert_int_equal(r.status, FUSE2_RELAX_CONVERGED);
+        }
+        fuse2_structure_free(&s);
+        fuse2_relax_result_free(&r);
+    }
+}
+
 static void test_hang_times_out(void **state)
 {
     (void)state;
@@ -700,6 +761,32 @@ static void test_settings_errors(void **state)
 
     base_settings("ok", scratch, NULL);
     set("kspacing", "0.3");
+    set("retry.electric.ALGO", "Normal");
+    expect_create_error("test.yaml:8", "unknown fix class");
+
+    base_settings("ok", scratch, NULL);
+    set("kspacing", "0.3");
+    set("retry_symmetry", "false");
+    set("retry.symmetry.ISYM", "0");
+    expect_create_error("test.yaml:9", "contradicts 'retry_symmetry: false'");
+
+    base_settings("ok", scratch, NULL);
+    set("kspacing", "0.3");
+    set("retry.ionic", "sometimes");
+    expect_create_error("test.yaml:8", "must be none or a mapping");
+
+    base_settings("ok", scratch, NULL);
+    set("kspacing", "0.3");
+    set("retry.ionic.POT-IM", "0.1");
+    expect_create_error("test.yaml:8", "letters, digits");
+
+    base_settings("ok", scratch, NULL);
+    set("kspacing", "0.3");
+    set("retry.electronic.KSPACING", "0.2");
+    expect_create_error("test.yaml:8", "KSPACING");
+
+    base_settings("ok", scratch, NULL);
+    set("kspacing", "0.3");
     set("potcar", "x");
     expect_create_error("unknown setting 'potcar'", NULL);
 
@@ -715,6 +802,7 @@ int main(void)
         cmocka_unit_test(test_zbrent_crash_keeps_directory),
         cmocka_unit_test(test_pricel_retried_with_isym0),
         cmocka_unit_test(test_pricel_without_retry_fails),
+        cmocka_unit_test(test_configured_electronic_retry),
         cmocka_unit_test(test_hang_times_out),
         cmocka_unit_test(test_garbage_is_unparsable),
         cmocka_unit_test(test_nan_is_non_finite),

@@ -13,6 +13,9 @@
 #             zbrent          "ZBRENT: fatal error in bracketing", exit 1
 #             pricel_then_ok  without ISYM = 0 in INCAR: the PRICEL error on
 #                             stdout, exit 1; with it: as ok
+#             edddav_then_ok  without ALGO = Normal in INCAR: "Error EDDDAV:
+#                             Call to ZHEGV failed" on stdout, exit 1; with
+#                             it: as ok
 #             hang            sleep until killed
 #             garbage         an OUTCAR that is not one, exit 0
 #             nan             replay with NaN final energies, exit 0
@@ -90,6 +93,14 @@ pricel_then_ok)
     fi
     echo " internal error in subroutine PRICEL (probably precision problem, try to change SYMPREC in INCAR ?):"
     echo "    Sorry, number of cells and number of vectors did not agree."
+    exit 1
+    ;;
+edddav_then_ok)
+    if grep -Eqi '^[[:space:]]*ALGO[[:space:]]*=[[:space:]]*Normal[[:space:]]*$' INCAR; then
+        replay
+        exit 0
+    fi
+    echo " Error EDDDAV: Call to ZHEGV failed. Returncode =   7 1  16"
     exit 1
     ;;
 hang)

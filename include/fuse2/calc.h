@@ -94,6 +94,12 @@ typedef struct fuse2_calc_ops {
      * optimisers. */
     fuse2_status (*relax)(void *state, fuse2_structure *s, const struct fuse2_relax_options *opt,
                           struct fuse2_relax_result *result);
+    /* Optional: checks, before any structure exists, that the settings
+     * cover every element of z[0..n) (atomic numbers, the campaign's
+     * composition): pseudopotentials, POTCARs, charges, pair tables, ...
+     * Errors name the element and where the setting came from (its
+     * origin). Nothing is run. NULL: nothing to check. */
+    fuse2_status (*check_elements)(void *state, const int *z, int n);
 } fuse2_calc_ops;
 
 struct fuse2_calc {
@@ -113,6 +119,11 @@ const fuse2_calc_ops *const *fuse2_calc_list(void);
 fuse2_status fuse2_calc_create(const char *name, const fuse2_settings *settings, fuse2_calc *calc);
 void fuse2_calc_destroy(fuse2_calc *calc);
 fuse2_status fuse2_calc_compute(fuse2_calc *calc, const fuse2_structure *s, fuse2_calc_result *r);
+/* ops->check_elements for the elements z[0..n) (atomic numbers); FUSE2_OK
+ * when the calculator has no such hook. Config loading calls it with the
+ * composition, so `fuse2 check` reports what would otherwise fail every
+ * structure. */
+fuse2_status fuse2_calc_check_elements(fuse2_calc *calc, const int *z, int n);
 
 #ifdef __cplusplus
 }

@@ -27,6 +27,8 @@ typedef struct builtin_state {
     fuse2_builtin_options opt;
     fuse2_potential_set pot;         /* the library, then the SPP tables loaded so far */
     char *spp_path;                  /* NULL: no SPP mode */
+    char *spp_origin;                /* where spp_path was set */
+    char *lib_origin;                /* where library was set */
     int spp_duplicates;              /* hetero pairs twice, as FUSE2's lib.lib */
     unsigned char loaded[FUSE2_MAX_Z + 1]; /* elements whose SPP pairs are in pot */
 } builtin_state;
@@ -38,6 +40,8 @@ static void builtin_destroy(void *state)
     fuse2_builtin_destroy(b->calc);
     fuse2_potential_set_free(&b->pot);
     free(b->spp_path);
+    free(b->spp_origin);
+    free(b->lib_origin);
     free(b);
 }
 
@@ -67,7 +71,8 @@ static fuse2_status parse_spp(const fuse2_settings *settings, builtin_state *b, 
         return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: need spp_cutoff > 0 and 0 <= spp_taper <= spp_cutoff (got %g, %g)",
                            origin ? origin : "settings", cutoff, taper);
     b->spp_path = strdup(path);
-    if (!b->spp_path) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "builtin settings");
+    b->spp_origin = strdup(path_origin);
+    if (!b->spp_path || !b->spp_origin) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "builtin settings");
     /* GULP `cutp R t` (replaces a cutp of the library, as a later cutp does) */
     b->pot.has_cutp = 1;
     b->pot.cutp_radius = cutoff;
@@ -105,6 +110,8 @@ static fuse2_status builtin_create(const fuse2_settings *settings, void **state)
         FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_ARG,
                          "the builtin calculator needs a potential 'library' (or an SPP library 'spp_path')");
     if (lib) {
+        b->lib_origin = strdup(origin ? origin : "settings");
+        if (!b->lib_origin) FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_NOMEM, "builtin settings");
         /* the library's own cutp stays unless spp_path set one */
         int has_cutp = b->pot.has_cutp;
         double radius = b->pot.cutp_radius, taper = b->pot.cutp_taper;
@@ -176,6 +183,43 @@ static fuse2_status builtin_compute(void *state, const fuse2_structure *s, fuse2
     return FUSE2_OK;
 }
 
+/* Before any structure: with Coulomb on, every element needs a charge in
+ * the library (`species`); with spp_path, every pair of elements (A-A
+ * included) needs its table, which is read here once to check it. */
+static fuse2_status builtin_check_elements(void *state, const int *z, int n)
+{
+    builtin_state *b = state;
+    for (int i = 0; i < n; i++) {
+        const fuse2_element *el = fuse2_element_by_z(z[i]);
+        if (!el) return FUSE2_RAISE(FUSE2_ERR_ARG, "builtin: unknown atomic number %d", z[i]);
+        if (b->opt.no_coulomb) continue;
+        int found = 0;
+        fuse2_potential_set_charge(&b->pot, z[i], &found);
+        if (!found)
+            return FUSE2_RAISE(FUSE2_ERR_ARG,
+                               "%s: element %s of the composition has no charge in the potential library %s "
+                               "(add it to the library's species, or set coulomb: false)",
+                               b->lib_origin ? b->lib_origin : "settings", el->symbol,
+                               b->pot.source[0] ? b->pot.source : "(built in)");
+    }
+    if (!b->spp_path) return FUSE2_OK;
+    fuse2_status st = FUSE2_OK;
+    for (int i = 0; i < n && st == FUSE2_OK; i++)
+        for (int j = i; j < n && st == FUSE2_OK; j++) {
+            fuse2_potential_set scratch;
+            fuse2_potential_set_init(&scratch);
+            st = fuse2_spp_read_pair(b->spp_path, z[i], z[j], &scratch);
+            fuse2_potential_set_free(&scratch);
+        }
+    if (st != FUSE2_OK) {
+        char msg[2048];
+        snprintf(msg, sizeof msg, "%s", fuse2_error_message());
+        fuse2_error_clear();
+        return FUSE2_RAISE(st, "%s: spp_path: %s", b->spp_origin ? b->spp_origin : "settings", msg);
+    }
+    return FUSE2_OK;
+}
+
 const fuse2_calc_ops fuse2_builtin_calc_ops = {
     .name = "builtin",
     .description = "pair potentials (buck, lennard, morse, spline/SPP tables) + Ewald Coulomb + optional Ewald C6",
@@ -183,4 +227,5 @@ const fuse2_calc_ops fuse2_builtin_calc_ops = {
     .create = builtin_create,
     .destroy = builtin_destroy,
     .compute = builtin_compute,
+    .check_elements = builtin_check_elements,
 };

@@ -149,3 +149,12 @@ fuse2_status fuse2_calc_compute(fuse2_calc *calc, const fuse2_structure *s, fuse
     FUSE2_CALL(calc->ops->compute(calc->state, s, r));
     return FUSE2_OK;
 }
+
+fuse2_status fuse2_calc_check_elements(fuse2_calc *calc, const int *z, int n)
+{
+    if (!calc->ops) return FUSE2_RAISE(FUSE2_ERR_ARG, "calculator not created");
+    if (!calc->ops->check_elements || n <= 0) return FUSE2_OK;
+    if (!z) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_calc_check_elements: no elements");
+    FUSE2_CALL(calc->ops->check_elements(calc->state, z, n));
+    return FUSE2_OK;
+}

@@ -274,6 +274,20 @@ out:
     return status;
 }
 
+/* Configuration check: every stage must cover the campaign's elements. */
+static fuse2_status chain_check_elements(void *state, const int *z, int n)
+{
+    chain *ch = state;
+    for (int k = 0; k < ch->nstages; k++)
+        if (fuse2_calc_check_elements(&ch->stages[k].calc, z, n) != FUSE2_OK) {
+            char msg[2048];
+            snprintf(msg, sizeof msg, "%s", fuse2_error_message());
+            fuse2_error_clear();
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "stage %d (%s): %s", k + 1, ch->stages[k].name, msg);
+        }
+    return FUSE2_OK;
+}
+
 const fuse2_calc_ops fuse2_chain_calc_ops = {
     .name = "chain",
     .description = "tiered relaxation: stages of other calculators, each starting where the last ended",
@@ -282,4 +296,5 @@ const fuse2_calc_ops fuse2_chain_calc_ops = {
     .destroy = chain_destroy,
     .compute = chain_compute,
     .relax = chain_relax,
+    .check_elements = chain_check_elements,
 };

@@ -12,6 +12,9 @@
  *   spp_path               FUSE2's SPP library directory: lib.lib is assembled
  *                          per run from its pair tables and `noelectro` is added
  *   spp_legacy_duplicates  write every hetero pair twice, as FUSE2 does (Q42)
+ *   spp_cutoff, spp_taper  with spp_path: the option `cutp <spp_cutoff>
+ *                          <spp_taper>` (default 11.0 2.0, FUSE2's) is added
+ *                          unless the options have a cutp line already
  *   dump                   GULP's dump (restart) file, default temp.res; its
  *                          7-decimal coordinates refine the final structure
  * The run reads gulp.gin and writes gulp.got in its scratch directory (the
@@ -49,7 +52,7 @@ static const double EV_PER_A3_IN_GPA = 1.602176634e-19 / 1e-21;
  * line, "options.*" the flattened YAML list). */
 static const char *const gulp_keys[] = {"command",  "scratch",  "keep_scratch", "time_limit", "min_distance",
                                         "isolation", "environment.*", "keywords", "options",      "options.*",  "library",
-                                        "spp_path", "spp_legacy_duplicates",     "dump",       NULL};
+                                        "spp_path", "spp_legacy_duplicates",     "spp_cutoff", "spp_taper",  "dump", NULL};
 
 typedef struct gulp_calc {
     fuse2_ext_common common;
@@ -61,6 +64,7 @@ typedef struct gulp_calc {
     char *spp_path;         /* absolute directory or NULL */
     char *spp_origin;       /* where spp_path was set, for error messages */
     int spp_duplicates;
+    char cutp_line[96];     /* "cutp 11 2" with spp_path unless the options have one; "" none */
     char *dump;
     double pressure;        /* eV/Å^3 of the run being prepared/parsed */
 } gulp_calc;
@@ -320,6 +324,27 @@ static fuse2_status parse_settings(const fuse2_settings *settings, gulp_calc *g)
     if (!g->dump) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "GULP settings");
     FUSE2_CALL(parse_keywords(settings, g)); /* after spp_path: noelectro */
     FUSE2_CALL(parse_options(settings, g));
+    /* FUSE2 runs its SPP tables with `cutp 11.0 2.0` (the builtin's
+     * spp_cutoff/spp_taper, same defaults) */
+    double cutoff = FUSE2_SPP_CUTOFF, taper = FUSE2_SPP_TAPER;
+    const char *dependent[] = {"spp_cutoff", "spp_taper"};
+    for (int k = 0; k < 2; k++)
+        if (fuse2_settings_get(settings, dependent[k], &origin) && !g->spp_path)
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' needs 'spp_path'", origin_or(origin), dependent[k]);
+    if ((v = fuse2_settings_get(settings, "spp_cutoff", &origin)))
+        FUSE2_CALL(fuse2_setting_parse_double("spp_cutoff", v, origin, &cutoff));
+    if ((v = fuse2_settings_get(settings, "spp_taper", &origin)))
+        FUSE2_CALL(fuse2_setting_parse_double("spp_taper", v, origin, &taper));
+    if (!(cutoff > 0) || !(taper >= 0) || taper > cutoff)
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: need spp_cutoff > 0 and 0 <= spp_taper <= spp_cutoff (got %g, %g)",
+                           origin_or(origin), cutoff, taper);
+    int user_cutp = 0;
+    for (int i = 0; i < g->noptions; i++) {
+        size_t len;
+        const char *w = first_word(g->options[i], &len);
+        user_cutp |= word_is(w, len, "cutp");
+    }
+    if (g->spp_path && !user_cutp) snprintf(g->cutp_line, sizeof g->cutp_line, "cutp %.10g %.10g", cutoff, taper);
     return FUSE2_OK;
 }
 
@@ -416,7 +441,7 @@ static fuse2_status gulp_write_inputs(void *state, const char *dir, const fuse2_
 
     /* the driver's own lines first, then the user's (GULP: a repeated
      * option, the later one wins, but none of ours can be repeated) */
-    const char **options = calloc((size_t)g->noptions + 2, sizeof *options);
+    const char **options = calloc((size_t)g->noptions + 3, sizeof *options);
     if (!options) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "GULP options");
     int n = 0;
     char include_line[64], pressure_line[64];
@@ -424,6 +449,7 @@ static fuse2_status gulp_write_inputs(void *state, const char *dir, const fuse2_
         snprintf(include_line, sizeof include_line, "include %s", SPP_LIBRARY);
         options[n++] = include_line;
     }
+    if (g->cutp_line[0]) options[n++] = g->cutp_line;
     if (g->pressure != 0) {
         snprintf(pressure_line, sizeof pressure_line, "pressure %.10g GPa", g->pressure * EV_PER_A3_IN_GPA);
         options[n++] = pressure_line;
@@ -494,6 +520,25 @@ static fuse2_status gulp_relax(void *state, fuse2_structure *s, const fuse2_rela
     return fuse2_ext_relax(&gulp_driver, g, &g->common, s, opt, result);
 }
 
+/* With spp_path, every pair of the composition's elements (A-A included)
+ * needs its table; a `library` is GULP's to read and is not checked. */
+static fuse2_status gulp_check_elements(void *state, const int *z, int n)
+{
+    const gulp_calc *g = state;
+    if (!g->spp_path) return FUSE2_OK;
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n; j++) {
+            const fuse2_element *ea = fuse2_element_by_z(z[i]), *eb = fuse2_element_by_z(z[j]);
+            if (!ea || !eb) return FUSE2_RAISE(FUSE2_ERR_ARG, "gulp: unknown atomic number %d", ea ? z[j] : z[i]);
+            char path[4200], tried[4 * 4200];
+            if (!fuse2_spp_find_pair_file(g->spp_path, ea->symbol, eb->symbol, path, sizeof path, tried, sizeof tried))
+                return FUSE2_RAISE(FUSE2_ERR_IO,
+                                   "%s: spp_path: no SPP table for the pair %s-%s of the composition: %s not found",
+                                   g->spp_origin, ea->symbol, eb->symbol, tried);
+        }
+    return FUSE2_OK;
+}
+
 const fuse2_calc_ops fuse2_gulp_calc_ops = {
     .name = "gulp",
     .description = "GULP run as an external program (it relaxes by itself; opti/sing)",
@@ -502,4 +547,5 @@ const fuse2_calc_ops fuse2_gulp_calc_ops = {
     .destroy = gulp_destroy,
     .compute = gulp_compute,
     .relax = gulp_relax,
+    .check_elements = gulp_check_elements,
 };

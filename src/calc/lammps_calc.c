@@ -78,6 +78,7 @@ typedef struct lammps_calc {
     double charge[FUSE2_MAX_Z + 1];
     int has_charge[FUSE2_MAX_Z + 1];
     char *charges_origin;
+    char *pair_coeff_origin;
     double mass[FUSE2_MAX_Z + 1]; /* 0: element table */
 } lammps_calc;
 
@@ -289,6 +290,7 @@ static void lammps_free(lammps_calc *lc)
     free(lc->min_style);
     free(lc->elements_origin);
     free(lc->charges_origin);
+    free(lc->pair_coeff_origin);
     free(lc);
 }
 
@@ -328,6 +330,7 @@ static fuse2_status parse_settings(const fuse2_settings *settings, lammps_calc *
     const char *pc, *pc_origin;
     FUSE2_CALL(required(settings, "pair_coeff", &pc, &pc_origin));
     FUSE2_CALL(pair_coeff_lines(lc, pc, pc_origin, 0, NULL));
+    if (!(lc->pair_coeff_origin = strdup(origin_or(pc_origin)))) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "lammps settings");
 
     if ((v = fuse2_settings_get(settings, "charges", &origin))) {
         FUSE2_CALL(parse_element_values("charges", v, origin, lc->charge, lc->has_charge, lc, 0));
@@ -960,6 +963,110 @@ static fuse2_status lammps_relax(void *state, fuse2_structure *s, const fuse2_re
     return FUSE2_OK;
 }
 
+/* A pair_coeff type token as a range lo..hi of type numbers 1..ntypes:
+ * "3", "*", "2*", "*2", "1*3" (LAMMPS' utils::bounds). 0 if not one. */
+static int type_range(const char *tok, int ntypes, int *lo, int *hi)
+{
+    const char *star = strchr(tok, '*');
+    if (!star) {
+        if (!is_integer_token(tok)) return 0;
+        *lo = *hi = atoi(tok);
+        return 1;
+    }
+    *lo = star == tok ? 1 : atoi(tok);
+    *hi = star[1] ? atoi(star + 1) : ntypes;
+    return 1;
+}
+
+/* Pair styles without mixing: LAMMPS needs every I-J pair given, not only
+ * I-I ("All pair coeffs are not set"). */
+static int style_needs_every_pair(const char *pair_style)
+{
+    static const char *const no_mixing[] = {"buck", "born", "morse", NULL};
+    size_t len = strcspn(pair_style, " \t");
+    for (int i = 0; no_mixing[i]; i++) {
+        size_t n = strlen(no_mixing[i]);
+        if (len >= n && !strncmp(pair_style, no_mixing[i], n) && (len == n || pair_style[n] == '/')) return 1;
+    }
+    return 0;
+}
+
+/* Before any structure: every element of the composition must be in
+ * `elements` (when given) and `charges` (when given), and pair_coeff must
+ * set its I-I pair (LAMMPS always needs it) and, for the styles without
+ * mixing (buck, born, morse, and their /coul variants), every I-J pair.
+ * Elements not named in the settings get the types after the named ones, in
+ * a per-structure order: only ranges covering all of those types count. */
+static fuse2_status lammps_check_elements(void *state, const int *z, int n)
+{
+    const lammps_calc *lc = state;
+    int type_of[MAX_TYPES], extra = 0;
+    if (n > MAX_TYPES) return FUSE2_RAISE(FUSE2_ERR_UNSUPPORTED, "lammps: more than %d elements", MAX_TYPES);
+    for (int i = 0; i < n; i++) {
+        const fuse2_element *el = fuse2_element_by_z(z[i]);
+        if (!el) return FUSE2_RAISE(FUSE2_ERR_ARG, "lammps: unknown atomic number %d", z[i]);
+        int t = type_index(lc, z[i]);
+        if (t < 0 && lc->fixed_elements)
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: 'elements' does not list %s, an element of the composition",
+                               lc->elements_origin, el->symbol);
+        if (lc->has_charges && !lc->has_charge[z[i]])
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: 'charges' has no charge for %s, an element of the composition",
+                               lc->charges_origin, el->symbol);
+        type_of[i] = t >= 0 ? t + 1 : 0; /* 0: one of the types after the named ones */
+        extra += t < 0;
+    }
+    const int ntypes = lc->ntypes + extra, first_extra = lc->ntypes + 1;
+    const int every_pair = style_needs_every_pair(lc->pair_style);
+    for (int i = 0; i < n; i++)
+        for (int j = i; j < n; j++) {
+            if (i != j && !every_pair) continue;
+            /* types a <= b, or a range [first_extra, ntypes] for an unnamed element */
+            int ta = type_of[i], tb = type_of[j];
+            if (ta && tb && ta > tb) {
+                int t = ta;
+                ta = tb;
+                tb = t;
+            }
+            int covered = 0;
+            const char *line = lc->pair_coeff;
+            while (line && *line && !covered) {
+                const char *end = strchr(line, '\n');
+                size_t len = end ? (size_t)(end - line) : strlen(line);
+                char buf[256], t1[64], t2[64];
+                snprintf(buf, sizeof buf, "%.*s", (int)(len < sizeof buf ? len : sizeof buf - 1), line);
+                int lo[2], hi[2];
+                if (sscanf(buf, "pair_coeff %63s %63s", t1, t2) == 2 && type_range(t1, ntypes, &lo[0], &hi[0]) &&
+                    type_range(t2, ntypes, &lo[1], &hi[1])) {
+                    /* LAMMPS sets (p, q) for p in range 1, q in range 2, q >= p */
+                    int ok;
+                    if (ta && tb)
+                        ok = lo[0] <= ta && ta <= hi[0] && lo[1] <= tb && tb <= hi[1];
+                    else if (ta || tb) { /* the named type is the smaller one */
+                        int t = ta ? ta : tb;
+                        ok = lo[0] <= t && t <= hi[0] && lo[1] <= first_extra && ntypes <= hi[1];
+                    } else /* both unnamed, either order */
+                        ok = lo[0] <= first_extra && ntypes <= hi[0] && lo[1] <= first_extra && ntypes <= hi[1];
+                    covered = ok;
+                }
+                line = end ? end + 1 : NULL;
+            }
+            if (!covered) {
+                const char *a = fuse2_element_by_z(z[i])->symbol, *b = fuse2_element_by_z(z[j])->symbol;
+                if (i == j)
+                    return FUSE2_RAISE(FUSE2_ERR_ARG,
+                                       "%s: 'pair_coeff' sets no %s-%s pair, and %s is an element of the composition "
+                                       "(LAMMPS would stop with \"All pair coeffs are not set\")",
+                                       lc->pair_coeff_origin, a, b, a);
+                return FUSE2_RAISE(FUSE2_ERR_ARG,
+                                   "%s: 'pair_coeff' sets no %s-%s pair, and %s and %s are elements of the "
+                                   "composition (pair_style %s does not mix I-J from I-I and J-J: LAMMPS would "
+                                   "stop with \"All pair coeffs are not set\"; give the pair, e.g. '%s %s ...')",
+                                   lc->pair_coeff_origin, a, b, a, b, lc->pair_style, a, b);
+            }
+        }
+    return FUSE2_OK;
+}
+
 const fuse2_calc_ops fuse2_lammps_calc_ops = {
     .name = "lammps",
     .description = "LAMMPS (lmp) run per structure: fix box/relax + minimize, or run 0",
@@ -968,4 +1075,5 @@ const fuse2_calc_ops fuse2_lammps_calc_ops = {
     .destroy = lammps_destroy,
     .compute = lammps_compute,
     .relax = lammps_relax,
+    .check_elements = lammps_check_elements,
 };

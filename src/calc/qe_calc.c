@@ -786,6 +786,22 @@ static fuse2_status qe_relax(void *state, fuse2_structure *s, const fuse2_relax_
     return FUSE2_OK;
 }
 
+/* Every element of the composition needs a pseudopotential. */
+static fuse2_status qe_check_elements(void *state, const int *z, int n)
+{
+    const qe_state *q = state;
+    for (int i = 0; i < n; i++) {
+        const fuse2_element *el = fuse2_element_by_z(z[i]);
+        if (!el) return FUSE2_RAISE(FUSE2_ERR_ARG, "qe: unknown atomic number %d", z[i]);
+        if (!q->pseudo_file[z[i]])
+            return FUSE2_RAISE(FUSE2_ERR_ARG,
+                               "%s: 'pseudopotentials' has no file for %s, an element of the composition "
+                               "(add '%s <file>')",
+                               origin_or(q->pseudo_origin), el->symbol, el->symbol);
+    }
+    return FUSE2_OK;
+}
+
 const fuse2_calc_ops fuse2_qe_calc_ops = {
     .name = "qe",
     .description = "Quantum ESPRESSO pw.x (vc-relax/relax with its BFGS, scf single points)",
@@ -794,4 +810,5 @@ const fuse2_calc_ops fuse2_qe_calc_ops = {
     .destroy = qe_destroy,
     .compute = qe_compute,
     .relax = qe_relax,
+    .check_elements = qe_check_elements,
 };

@@ -16,7 +16,7 @@
  *     potcar_subdir: potpaw_PBE
  *     setups: {Nb: _sv, Ca: Ca_sv}
  *     species_order: "Nb C O"   # optional POSCAR/POTCAR order
- *     retry_symmetry: true
+ *     retry: {symmetry: {ISYM: 0}, electronic: {ALGO: Normal}}  # the default: symmetry ISYM 0
  *     force_tolerance: 0.5      # eV/A
  *     delete_wavecar: true
  *
@@ -31,10 +31,14 @@
  *    judge -> FAILED with the reason "not_converged: ...; max |F| ...";
  *  - the failure classes -> FAILED / TIMED_OUT as fuse2_ext_relax does.
  *
- * Symmetry retry: a run that fails with a symmetry-class error (PRICEL,
- * POSMAP, IBZKPT, RHOSYG, SGRCON, rotation matrix; common for random cells)
- * is run once more with ISYM = 0, in a fresh scratch directory with freshly
- * written inputs (not the same directory: nothing from the failed run can
+ * Retry: a run that crashes with an error of a fix class (fuse2/vasp.h,
+ * fuse2_vasp_signature_class: symmetry = PRICEL, POSMAP, IBZKPT, RHOSYG,
+ * SGRCON, rotation matrix, common for random cells; electronic = EDDDAV,
+ * BRMIX, ZHEGV, ...; ionic; bands; lattice) for which `retry.<class>` names
+ * INCAR tags is run once more with those tags (default: only symmetry, with
+ * ISYM = 0; `retry_symmetry: false` or `retry: {symmetry: none}` turns it
+ * off, `retry: none` turns every retry off), at most once per structure, in
+ * a fresh scratch directory with freshly written inputs (not the same directory: nothing from the failed run can
  * leak into the retry, and the failed attempt stays for inspection when the
  * retry fails too; it is removed when the retry succeeds, unless
  * keep_scratch). The reason names both attempts. The retry gets what is
@@ -68,8 +72,11 @@ static const double DEFAULT_FORCE_TOLERANCE = 0.5; /* eV/Å */
 static const char *const vasp_keys[] = {
     "command",   "scratch",       "keep_scratch", "time_limit",      "min_distance",   "isolation", "environment.*",
     "incar.*",   "kspacing",      "kpoints",      "kpoints.*",       "potcar_dir",     "potcar_subdir",
-    "setups.*",  "species_order", "species_order.*", "retry_symmetry", "force_tolerance", "delete_wavecar",
-    NULL};
+    "setups.*",  "species_order", "species_order.*", "retry_symmetry", "retry", "retry.*", "force_tolerance",
+    "delete_wavecar", NULL};
+
+/* Fix classes that can have a retry (fuse2_vasp_fix_class, NONE excluded). */
+enum { NFIX_CLASSES = FUSE2_VASP_FIX_LATTICE + 1, MAX_FIX_TAGS = 16 };
 
 typedef struct vasp_tag {
     char *key;        /* as the user wrote it; upper-cased by the INCAR writer */
@@ -89,11 +96,17 @@ typedef struct vasp_calc {
     int nsetups;
     int preferred[FUSE2_VASP_MAX_SPECIES];
     int npreferred;
-    int retry_symmetry;
+    char *potcar_where;           /* origin of potcar_dir, or "VASP_PP_PATH" */
+    char *setup_origin[FUSE2_VASP_MAX_SPECIES + 64]; /* per setups entry */
+    /* retry.<class>.<TAG>: INCAR tags of the rerun after a crash of that
+     * fix class (index: fuse2_vasp_fix_class); key and value owned */
+    fuse2_vasp_kv fix[NFIX_CLASSES][MAX_FIX_TAGS];
+    int nfix[NFIX_CLASSES];
+    char fix_text[NFIX_CLASSES][256];  /* "ISYM = 0, ALGO = Normal" for reasons */
     double force_tolerance;
     int delete_wavecar;
     /* per run (one run at a time per calculator instance) */
-    int isym_off;                 /* the symmetry retry: write ISYM = 0 */
+    int active_fix;               /* the retry being written: its class, 0 none */
     int *perm;                    /* POSCAR row k is input atom perm[k] */
     int perm_n, perm_cap;
 } vasp_calc;
@@ -125,6 +138,13 @@ static void vasp_destroy(void *state)
         free((char *)v->setups[i].value);
     }
     free(v->setups);
+    for (int i = 0; i < (int)(sizeof v->setup_origin / sizeof v->setup_origin[0]); i++) free(v->setup_origin[i]);
+    for (int c = 0; c < NFIX_CLASSES; c++)
+        for (int i = 0; i < v->nfix[c]; i++) {
+            free((char *)v->fix[c][i].key);
+            free((char *)v->fix[c][i].value);
+        }
+    free(v->potcar_where);
     free(v->potcar_dir);
     free(v->potcar_subdir);
     free(v->perm);
@@ -354,7 +374,8 @@ static fuse2_status parse_potcar(vasp_calc *v, const fuse2_settings *settings)
     if (!sub) sub = "potpaw_PBE";
     v->potcar_dir = strdup(dir);
     v->potcar_subdir = strdup(sub);
-    if (!v->potcar_dir || !v->potcar_subdir) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "VASP settings");
+    v->potcar_where = strdup(sub_origin ? sub_origin : where);
+    if (!v->potcar_dir || !v->potcar_subdir || !v->potcar_where) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "VASP settings");
     char path[4096];
     snprintf(path, sizeof path, "%s/%s", dir, sub);
     FUSE2_CALL(check_directory(path, "POTCAR set ('potcar_subdir')", sub_origin ? sub_origin : where));
@@ -380,10 +401,13 @@ static fuse2_status parse_potcar(vasp_calc *v, const fuse2_settings *settings)
                              "%s: 'setups.%s' must be a suffix such as _sv or a POTCAR name such as %s_sv "
                              "(got '%s')",
                              origin_or(it->origin), it->key, sym, it->value);
+        if (v->nsetups >= (int)(sizeof v->setup_origin / sizeof v->setup_origin[0]))
+            FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG, "%s: too many 'setups' entries", origin_or(it->origin));
         v->setups[v->nsetups].key = strdup(sym);
         v->setups[v->nsetups].value = strdup(it->value);
+        v->setup_origin[v->nsetups] = strdup(origin_or(it->origin));
         v->nsetups++;
-        if (!v->setups[v->nsetups - 1].key || !v->setups[v->nsetups - 1].value)
+        if (!v->setups[v->nsetups - 1].key || !v->setups[v->nsetups - 1].value || !v->setup_origin[v->nsetups - 1])
             FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_NOMEM, "VASP settings");
         /* the element is known here: its POTCAR can be checked now (same
          * naming rule as fuse2_vasp_write_potcar) */
@@ -450,11 +474,132 @@ done:
     return st;
 }
 
+static void clear_fix(vasp_calc *v, int c)
+{
+    for (int i = 0; i < v->nfix[c]; i++) {
+        free((char *)v->fix[c][i].key);
+        free((char *)v->fix[c][i].value);
+    }
+    v->nfix[c] = 0;
+    v->fix_text[c][0] = '\0';
+}
+
+static fuse2_status add_fix(vasp_calc *v, int c, const char *tag, size_t len, const char *value, const char *origin)
+{
+    for (int i = 0; i < v->nfix[c]; i++)
+        if (strlen(v->fix[c][i].key) == len && !strncasecmp(v->fix[c][i].key, tag, len))
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: 'retry.%s.%.*s' is given twice", origin_or(origin),
+                               fuse2_vasp_fix_class_name((fuse2_vasp_fix_class)c), (int)len, tag);
+    if (v->nfix[c] == MAX_FIX_TAGS)
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: more than %d INCAR tags in 'retry.%s'", origin_or(origin),
+                           MAX_FIX_TAGS, fuse2_vasp_fix_class_name((fuse2_vasp_fix_class)c));
+    char *k = strndup(tag, len), *val = strdup(value);
+    if (!k || !val) {
+        free(k);
+        free(val);
+        return FUSE2_RAISE(FUSE2_ERR_NOMEM, "VASP retry settings");
+    }
+    for (char *p = k; *p; p++) *p = (char)toupper((unsigned char)*p);
+    v->fix[c][v->nfix[c]++] = (fuse2_vasp_kv){k, val};
+    size_t used = strlen(v->fix_text[c]);
+    snprintf(v->fix_text[c] + used, sizeof v->fix_text[c] - used, "%s%s = %s", used ? ", " : "", k, val);
+    return FUSE2_OK;
+}
+
+static int is_off(const char *text)
+{
+    return !strcasecmp(text, "none") || !strcasecmp(text, "false") || !strcasecmp(text, "no") ||
+           !strcasecmp(text, "off") || !*text;
+}
+
+/* retry: none | {<class>: none | {TAG: value, ...}, ...}, arriving as
+ * "retry", "retry.<class>" and "retry.<class>.<TAG>"; and the older
+ * retry_symmetry: true/false. Default: symmetry -> ISYM = 0. */
+static fuse2_status parse_retry(vasp_calc *v, const fuse2_settings *settings)
+{
+    int user[NFIX_CLASSES] = {0}; /* the user's tags replace the class's default */
+    FUSE2_CALL(add_fix(v, FUSE2_VASP_FIX_SYMMETRY, "ISYM", 4, "0", "default"));
+    const char *origin = NULL, *text;
+    int retry_symmetry = 1;
+    const char *rs_origin = NULL;
+    if ((text = fuse2_settings_get(settings, "retry_symmetry", &rs_origin)))
+        FUSE2_CALL(fuse2_setting_parse_bool("retry_symmetry", text, rs_origin, &retry_symmetry));
+    if ((text = fuse2_settings_get(settings, "retry", &origin))) {
+        if (!is_off(text))
+            return FUSE2_RAISE(FUSE2_ERR_ARG,
+                               "%s: 'retry' must be none or a mapping of fix classes to INCAR tags, e.g. "
+                               "{symmetry: {ISYM: 0}, electronic: {ALGO: Normal}} (got '%s')",
+                               origin_or(origin), text);
+        for (int c = 1; c < NFIX_CLASSES; c++) clear_fix(v, c);
+    }
+    fuse2_settings sub;
+    FUSE2_CALL(fuse2_settings_subset(settings, "retry.", &sub));
+    fuse2_status st = FUSE2_OK;
+    for (int i = 0; i < sub.count; i++) {
+        const char *key = sub.items[i].key, *value = sub.items[i].value, *o = origin_or(sub.items[i].origin);
+        if (fuse2_settings_get(settings, "retry", NULL))
+            FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG, "%s: 'retry' is given both as %s and as a mapping", o,
+                             fuse2_settings_get(settings, "retry", NULL));
+        const char *dot = strchr(key, '.');
+        size_t clen = dot ? (size_t)(dot - key) : strlen(key);
+        int c = 0;
+        for (int k = 1; k < NFIX_CLASSES; k++) {
+            const char *name = fuse2_vasp_fix_class_name((fuse2_vasp_fix_class)k);
+            if (strlen(name) == clen && !strncasecmp(name, key, clen)) c = k;
+        }
+        if (!c)
+            FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG,
+                             "%s: 'retry.%.*s': unknown fix class (known: symmetry, electronic, ionic, bands, "
+                             "lattice)",
+                             o, (int)clen, key);
+        if (!dot) { /* retry: {electronic: none} */
+            if (!is_off(value))
+                FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG,
+                                 "%s: 'retry.%s' must be none or a mapping of INCAR tags (got '%s')", o, key, value);
+            clear_fix(v, c);
+            user[c] = 1;
+            continue;
+        }
+        const char *tag = dot + 1;
+        size_t len = strlen(tag);
+        if (len == 0 || len > 40 || strchr(tag, '.'))
+            FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG,
+                             "%s: 'retry.%s': a retry entry is one INCAR tag with one value (e.g. "
+                             "retry: {%.*s: {ALGO: Normal}})",
+                             o, key, (int)clen, key);
+        for (size_t k = 0; k < len; k++)
+            if (!isalnum((unsigned char)tag[k]) && tag[k] != '_')
+                FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG,
+                                 "%s: INCAR tag 'retry.%s' may only have letters, digits and '_'", o, key);
+        char what[96];
+        snprintf(what, sizeof what, "INCAR tag retry.%s", key);
+        FUSE2_CALL_GOTO(st, check_one_line(what, value, o), done);
+        if (c == FUSE2_VASP_FIX_SYMMETRY && !retry_symmetry)
+            FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG,
+                             "%s: 'retry.%s' contradicts 'retry_symmetry: false' (%s); drop one of them", o, key,
+                             origin_or(rs_origin));
+        if (same_tag(tag, "KSPACING") && v->kpoints.mode != FUSE2_VASP_KPOINTS_NONE)
+            FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG,
+                             "%s: 'retry.%s': VASP ignores KSPACING when a KPOINTS file is written "
+                             "(kspacing/kpoints settings)",
+                             o, key);
+        if (!user[c]) clear_fix(v, c);
+        user[c] = 1;
+        if (!strcasecmp(value, "true") || !strcasecmp(value, "yes") || !strcasecmp(value, "on")) value = ".TRUE.";
+        else if (!strcasecmp(value, "false") || !strcasecmp(value, "no") || !strcasecmp(value, "off"))
+            value = ".FALSE.";
+        FUSE2_CALL_GOTO(st, add_fix(v, c, tag, len, value, o), done);
+    }
+    if (!retry_symmetry) clear_fix(v, FUSE2_VASP_FIX_SYMMETRY);
+done:
+    free((void *)sub.items);
+    return st;
+}
+
 static fuse2_status vasp_create(const fuse2_settings *settings, void **state)
 {
     vasp_calc *v = calloc(1, sizeof *v);
     if (!v) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "VASP calculator");
-    v->retry_symmetry = 1;
     v->delete_wavecar = 1;
     v->force_tolerance = DEFAULT_FORCE_TOLERANCE;
     fuse2_status st = FUSE2_OK;
@@ -463,9 +608,8 @@ static fuse2_status vasp_create(const fuse2_settings *settings, void **state)
     FUSE2_CALL_GOTO(st, parse_kpoints(v, settings), fail);
     FUSE2_CALL_GOTO(st, parse_potcar(v, settings), fail);
     FUSE2_CALL_GOTO(st, parse_species_order(v, settings), fail);
+    FUSE2_CALL_GOTO(st, parse_retry(v, settings), fail);
     const char *origin = NULL, *text;
-    if ((text = fuse2_settings_get(settings, "retry_symmetry", &origin)))
-        FUSE2_CALL_GOTO(st, fuse2_setting_parse_bool("retry_symmetry", text, origin, &v->retry_symmetry), fail);
     if ((text = fuse2_settings_get(settings, "delete_wavecar", &origin)))
         FUSE2_CALL_GOTO(st, fuse2_setting_parse_bool("delete_wavecar", text, origin, &v->delete_wavecar), fail);
     if ((text = fuse2_settings_get(settings, "force_tolerance", &origin))) {
@@ -490,20 +634,35 @@ static fuse2_status path_in(char *path, size_t size, const char *dir, const char
     return FUSE2_OK;
 }
 
+/* The active retry's value for an INCAR tag, or NULL. */
+static const char *fix_value(const vasp_calc *v, const char *key)
+{
+    if (!v->active_fix) return NULL;
+    for (int i = 0; i < v->nfix[v->active_fix]; i++)
+        if (same_tag(v->fix[v->active_fix][i].key, key)) return v->fix[v->active_fix][i].value;
+    return NULL;
+}
+
+/* The user's tag, unless the retry being written replaces it. */
+static const char *or_fix(const vasp_calc *v, const char *key, const char *value)
+{
+    const char *f = fix_value(v, key);
+    return f ? f : value;
+}
+
 /* INCAR: the user's tags in their order, then the defaults for what they
  * left out. A single point forces NSW = 0 and IBRION = -1 (a relaxation
- * INCAR must not turn compute() into a relaxation); the retry forces
- * ISYM = 0. */
+ * INCAR must not turn compute() into a relaxation); a retry replaces or
+ * adds the tags of its fix class (retry.<class>). */
 static fuse2_status write_incar(vasp_calc *v, const char *path, const fuse2_relax_options *opt, int single_point)
 {
-    fuse2_vasp_kv *kv = malloc(sizeof *kv * (size_t)(v->ntags + 8));
+    fuse2_vasp_kv *kv = malloc(sizeof *kv * (size_t)(v->ntags + 8 + MAX_FIX_TAGS));
     if (!kv) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "INCAR");
     int n = 0;
     for (int i = 0; i < v->ntags; i++) {
-        const char *key = v->tags[i].key, *value = v->tags[i].value;
+        const char *key = v->tags[i].key, *value = or_fix(v, key, v->tags[i].value);
         if (single_point && same_tag(key, "NSW")) value = "0";
         if (single_point && same_tag(key, "IBRION")) value = "-1";
-        if (v->isym_off && same_tag(key, "ISYM")) value = "0";
         kv[n++] = (fuse2_vasp_kv){key, value};
     }
     char nsw[32], ediffg[32], pstress[48];
@@ -512,23 +671,30 @@ static fuse2_status write_incar(vasp_calc *v, const char *path, const fuse2_rela
         if (!user_tag(v, "IBRION")) kv[n++] = (fuse2_vasp_kv){"IBRION", "-1"};
     } else {
         /* conjugate gradient on ions and cell, as FUSE2's ladder does */
-        if (!user_tag(v, "IBRION")) kv[n++] = (fuse2_vasp_kv){"IBRION", "2"};
-        if (!user_tag(v, "ISIF")) kv[n++] = (fuse2_vasp_kv){"ISIF", opt && opt->fixed_cell ? "2" : "3"};
+        if (!user_tag(v, "IBRION")) kv[n++] = (fuse2_vasp_kv){"IBRION", or_fix(v, "IBRION", "2")};
+        if (!user_tag(v, "ISIF"))
+            kv[n++] = (fuse2_vasp_kv){"ISIF", or_fix(v, "ISIF", opt && opt->fixed_cell ? "2" : "3")};
         if (!user_tag(v, "NSW")) {
             snprintf(nsw, sizeof nsw, "%d", opt && opt->max_steps > 0 ? opt->max_steps : 100);
-            kv[n++] = (fuse2_vasp_kv){"NSW", nsw};
+            kv[n++] = (fuse2_vasp_kv){"NSW", or_fix(v, "NSW", nsw)};
         }
         if (!user_tag(v, "EDIFFG") && opt && opt->fmax > 0) {
             /* negative: a force criterion (eV/A), like the built-in relaxation's fmax */
             snprintf(ediffg, sizeof ediffg, "%.6g", -opt->fmax);
-            kv[n++] = (fuse2_vasp_kv){"EDIFFG", ediffg};
+            kv[n++] = (fuse2_vasp_kv){"EDIFFG", or_fix(v, "EDIFFG", ediffg)};
         }
         if (!user_tag(v, "PSTRESS") && opt && opt->pressure != 0) {
             snprintf(pstress, sizeof pstress, "%.10g", opt->pressure * FUSE2_VASP_EV_A3_IN_KBAR);
-            kv[n++] = (fuse2_vasp_kv){"PSTRESS", pstress};
+            kv[n++] = (fuse2_vasp_kv){"PSTRESS", or_fix(v, "PSTRESS", pstress)};
         }
     }
-    if (v->isym_off && !user_tag(v, "ISYM")) kv[n++] = (fuse2_vasp_kv){"ISYM", "0"};
+    /* the retry's tags that are not written yet */
+    for (int i = 0; v->active_fix && i < v->nfix[v->active_fix]; i++) {
+        const fuse2_vasp_kv *f = &v->fix[v->active_fix][i];
+        int written = 0;
+        for (int k = 0; k < n; k++) written |= same_tag(kv[k].key, f->key);
+        if (!written) kv[n++] = *f;
+    }
     fuse2_status st = fuse2_vasp_write_incar(path, kv, n, &v->kpoints);
     free(kv);
     FUSE2_CALL(st);
@@ -628,21 +794,40 @@ static double seconds_now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int wants_symmetry_retry(const vasp_calc *v, const fuse2_ext_output *out)
+/* Two INCAR values mean the same: equal as numbers, or as words. */
+static int same_value(const char *a, const char *b)
 {
-    if (!v->retry_symmetry || out->outcome != FUSE2_EXT_CRASHED) return 0;
-    if (fuse2_vasp_signature_class(out->signature) != FUSE2_VASP_FIX_SYMMETRY) return 0;
-    /* the user's ISYM = 0 already: a rerun would be the same run */
-    const vasp_tag *isym = user_tag(v, "ISYM");
-    if (!isym) return 1;
-    char *end;
-    long value = strtol(isym->value, &end, 10);
-    while (isspace((unsigned char)*end)) end++;
-    return !(end != isym->value && !*end && value == 0);
+    char *ea, *eb;
+    double x = strtod(a, &ea), y = strtod(b, &eb);
+    while (isspace((unsigned char)*ea)) ea++;
+    while (isspace((unsigned char)*eb)) eb++;
+    if (ea != a && eb != b && !*ea && !*eb) return x == y;
+    while (isspace((unsigned char)*a)) a++;
+    while (isspace((unsigned char)*b)) b++;
+    size_t la = strlen(a), lb = strlen(b);
+    while (la && isspace((unsigned char)a[la - 1])) la--;
+    while (lb && isspace((unsigned char)b[lb - 1])) lb--;
+    return la == lb && !strncasecmp(a, b, la);
+}
+
+/* The fix class to retry with, 0 for none: a crash of a class that has a
+ * fix which changes something (the user's INCAR may already hold it: then
+ * a rerun would be the same run). */
+static int retry_class(const vasp_calc *v, const fuse2_ext_output *out)
+{
+    if (out->outcome != FUSE2_EXT_CRASHED) return 0;
+    int c = (int)fuse2_vasp_signature_class(out->signature);
+    if (c <= 0 || c >= NFIX_CLASSES || !v->nfix[c]) return 0;
+    for (int i = 0; i < v->nfix[c]; i++) {
+        const vasp_tag *t = user_tag(v, v->fix[c][i].key);
+        if (!t || !same_value(t->value, v->fix[c][i].value)) return c;
+    }
+    return 0;
 }
 
 typedef struct run_report {
     int retried;
+    char fix[256];
     char first_signature[32];
     char first_outcome[32];
     int first_steps;
@@ -656,9 +841,10 @@ static fuse2_status run_with_retry(vasp_calc *v, const fuse2_structure *s, const
 {
     memset(rep, 0, sizeof *rep);
     double t0 = seconds_now();
-    v->isym_off = 0;
+    v->active_fix = 0;
     FUSE2_CALL(fuse2_ext_run_driver(&VASP_DRIVER, v, &v->common, s, opt, single_point, out, dir, dir_size));
-    if (!wants_symmetry_retry(v, out)) return FUSE2_OK;
+    int cls = retry_class(v, out);
+    if (!cls) return FUSE2_OK;
 
     fuse2_relax_options left;
     if (opt) {
@@ -674,23 +860,24 @@ static fuse2_status run_with_retry(vasp_calc *v, const fuse2_structure *s, const
     char first_reason[FUSE2_REASON_LEN];
     snprintf(first_reason, sizeof first_reason, "%s", out->reason);
     rep->retried = 1;
+    snprintf(rep->fix, sizeof rep->fix, "%s", v->fix_text[cls]);
     snprintf(rep->first_signature, sizeof rep->first_signature, "%s", out->signature);
     snprintf(rep->first_outcome, sizeof rep->first_outcome, "%s", fuse2_ext_outcome_name(out->outcome));
     rep->first_steps = out->ionic_steps > 0 ? out->ionic_steps : 0;
 
-    v->isym_off = 1;
+    v->active_fix = cls;
     fuse2_status st =
         fuse2_ext_run_driver(&VASP_DRIVER, v, &v->common, s, opt ? &left : NULL, single_point, out, dir, dir_size);
-    v->isym_off = 0;
+    v->active_fix = 0;
     FUSE2_CALL(st);
     if (!fuse2_ext_outcome_failed(out->outcome)) {
         /* the retry superseded the failed attempt */
         if (first_dir[0] && !v->common.keep_scratch) FUSE2_CALL(fuse2_remove_tree(first_dir));
     } else {
         /* both attempts, the retry's reason first: stores cut long reasons */
-        char text[2 * FUSE2_REASON_LEN + 4096 + 128];
-        snprintf(text, sizeof text, "retried with ISYM = 0 after %s: %s; first attempt: %s%s%s", rep->first_signature,
-                 out->reason, first_reason, first_dir[0] ? " in " : "", first_dir);
+        char text[2 * FUSE2_REASON_LEN + 4096 + 512];
+        snprintf(text, sizeof text, "retried with %s after %s: %s; first attempt: %s%s%s", rep->fix,
+                 rep->first_signature, out->reason, first_reason, first_dir[0] ? " in " : "", first_dir);
         size_t len = strlen(text);
         if (len >= sizeof out->reason) len = sizeof out->reason - 1;
         memcpy(out->reason, text, len);
@@ -757,10 +944,10 @@ static fuse2_status vasp_relax(void *state, fuse2_structure *s, const fuse2_rela
     if (rep.retried) {
         result->evaluations += rep.first_steps;
         if (result->status == FUSE2_RELAX_CONVERGED)
-            set_reason(result, "converged after a retry with ISYM = 0 (first attempt %s: %s)", rep.first_outcome,
+            set_reason(result, "converged after a retry with %s (first attempt %s: %s)", rep.fix, rep.first_outcome,
                        rep.first_signature);
         else if (result->status == FUSE2_RELAX_MAX_STEPS)
-            set_reason(result, "%s (after a retry with ISYM = 0 for %s)", result->reason, rep.first_signature);
+            set_reason(result, "%s (after a retry with %s for %s)", result->reason, rep.fix, rep.first_signature);
     }
     result->wall_seconds = seconds_now() - t0;
     return FUSE2_OK;
@@ -780,6 +967,40 @@ static fuse2_status vasp_compute(void *state, const fuse2_structure *s, fuse2_ca
     return FUSE2_OK;
 }
 
+/* Every element of the composition needs its POTCAR (the name rule of
+ * fuse2_vasp_write_potcar: symbol + setups suffix). */
+static fuse2_status vasp_check_elements(void *state, const int *z, int n)
+{
+    const vasp_calc *v = state;
+    for (int i = 0; i < n; i++) {
+        const fuse2_element *el = fuse2_element_by_z(z[i]);
+        if (!el) return FUSE2_RAISE(FUSE2_ERR_ARG, "vasp: unknown atomic number %d", z[i]);
+        const char *setup = "", *origin = v->potcar_where;
+        for (int j = 0; j < v->nsetups; j++)
+            if (!strcmp(v->setups[j].key, el->symbol)) {
+                setup = v->setups[j].value;
+                origin = v->setup_origin[j];
+            }
+        size_t symlen = strlen(el->symbol);
+        char name[128], path[4400];
+        if (!strncmp(setup, el->symbol, symlen) && !isalpha((unsigned char)setup[symlen]))
+            snprintf(name, sizeof name, "%s", setup);
+        else
+            snprintf(name, sizeof name, "%s%s", el->symbol, setup);
+        snprintf(path, sizeof path, "%s/%s/%s/POTCAR", v->potcar_dir, v->potcar_subdir, name);
+        struct stat sb;
+        if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, R_OK) != 0)
+            return FUSE2_RAISE(FUSE2_ERR_ARG,
+                               "%s: no POTCAR for %s, an element of the composition: %s is missing or unreadable "
+                               "(choose another with 'setups.%s')",
+                               origin_or(origin), el->symbol, path, el->symbol);
+        if (sb.st_size == 0)
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: the POTCAR for %s, an element of the composition, is empty: %s",
+                               origin_or(origin), el->symbol, path);
+    }
+    return FUSE2_OK;
+}
+
 const fuse2_calc_ops fuse2_vasp_calc_ops = {
     .name = "vasp",
     .description = "VASP (external program): POSCAR/INCAR/KPOINTS/POTCAR per structure, its own relaxation",
@@ -788,4 +1009,5 @@ const fuse2_calc_ops fuse2_vasp_calc_ops = {
     .destroy = vasp_destroy,
     .compute = vasp_compute,
     .relax = vasp_relax,
+    .check_elements = vasp_check_elements,
 };

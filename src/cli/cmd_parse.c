@@ -46,7 +46,9 @@ void cmd_parse_help(FILE *out)
             "          *.out\n"
             "  lammps  a run directory of the lammps calculator (kept scratch: log.lammps,\n"
             "          fuse2_run.txt, fuse2_final.txt, final.dump); a file names its\n"
-            "          directory\n\n"
+            "          directory\n"
+            "Compressed outputs (OUTCAR.gz, vasprun.xml.gz, ...) are not read: decompress\n"
+            "them first (gunzip -k FILE).\n\n"
             "status: converged, not_converged, crashed, timed_out, unparsable, non_finite,\n"
             "unphysical (docs/external-calculators.md). Units: eV, A, eV/A^3.\n\n"
             "Exit status: 0 converged, 3 not converged or failed run, 1 error (PATH\n"
@@ -151,6 +153,42 @@ static int has_any(const char *dir, const char *const *names)
     return 0;
 }
 
+/* Compression suffixes the parsers do not read (no zlib dependency). */
+static const char *const COMPRESSED[] = {".gz", ".bz2", ".xz", ".zst", NULL};
+static const char *const DECOMPRESS[] = {"gunzip -k", "bunzip2 -k", "unxz -k", "unzstd", NULL};
+
+/* The index in COMPRESSED of name's suffix, or -1. */
+static int compressed_suffix(const char *name)
+{
+    size_t n = strlen(name);
+    for (int i = 0; COMPRESSED[i]; i++) {
+        size_t k = strlen(COMPRESSED[i]);
+        if (n > k && !strcmp(name + n - k, COMPRESSED[i])) return i;
+    }
+    return -1;
+}
+
+/* For each name absent from dir whose compressed copy is there: reports it
+ * ("OUTCAR.gz found: decompress it first") and returns 1. */
+static int report_compressed(const char *dir, const char *const *names)
+{
+    char path[PATH_LEN], packed[PATH_LEN + 8];
+    int found = 0;
+    for (int i = 0; names[i]; i++) {
+        if (join(path, sizeof path, dir, names[i]) && is_file(path)) continue;
+        for (int k = 0; COMPRESSED[k]; k++) {
+            snprintf(packed, sizeof packed, "%s%s", path, COMPRESSED[k]);
+            if (!is_file(packed)) continue;
+            fprintf(stderr,
+                    "fuse2 parse: error: %s: %s%s found but no %s: compressed files are not read, decompress "
+                    "it first (%s %s)\n",
+                    dir, names[i], COMPRESSED[k], names[i], DECOMPRESS[k], packed);
+            found = 1;
+        }
+    }
+    return found;
+}
+
 typedef struct parse_args {
     const char *code;
     const char *path;
@@ -173,6 +211,12 @@ static int parse_path(const parse_args *a, fuse2_ext_output *out, char *output, 
     }
     char base[PATH_LEN];
     fuse2_status st = FUSE2_OK;
+    int packed = dir ? -1 : compressed_suffix(path);
+    if (packed >= 0) {
+        fprintf(stderr, "fuse2 parse: error: %s is compressed (%s): decompress it first (%s %s)\n", path,
+                COMPRESSED[packed], DECOMPRESS[packed], path);
+        return 1;
+    }
     if (!strcmp(a->code, "gulp")) {
         char dump[PATH_LEN] = "";
         if (dir) {
@@ -200,6 +244,10 @@ static int parse_path(const parse_args *a, fuse2_ext_output *out, char *output, 
             for (int i = 0; known[i]; i++) standard |= !strcmp(name, known[i]);
             if (!standard) stdout_name = name; /* the captured standard output */
         }
+        /* the outcome is judged from OUTCAR (and vasprun.xml): a run kept
+         * as OUTCAR.gz must not be read as if OUTCAR were missing */
+        static const char *const judged[] = {"OUTCAR", "vasprun.xml", "OSZICAR", "CONTCAR", NULL};
+        if (report_compressed(base, judged)) return 1;
         if (!stdout_name && !has_any(base, known)) {
             fprintf(stderr, "fuse2 parse: error: %s: no OUTCAR, OSZICAR, vasprun.xml, CONTCAR or vasp.out: "
                             "not a VASP run directory\n", base);

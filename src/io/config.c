@@ -694,6 +694,14 @@ static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
         fuse2_error_clear();
         return;
     }
+    /* the composition is parsed before any other key (fuse2_config_load):
+     * settings that lack one of its elements (a pseudopotential, a POTCAR,
+     * a charge, a pair table) would fail every structure, so fail here */
+    if (cfg->composition.nelements > 0 &&
+        fuse2_calc_check_elements(&calc, cfg->composition.z, cfg->composition.nelements) != FUSE2_OK) {
+        add_error(c, line_of(name_node), "calculator '%s': %s", cfg->calc_name, fuse2_error_message());
+        fuse2_error_clear();
+    }
     fuse2_calc_destroy(&calc);
 }
 

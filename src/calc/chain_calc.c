@@ -205,11 +205,11 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
         if (stage->fmax > 0) o.fmax = stage->fmax;
         if (stage->smax > 0) o.smax = stage->smax;
         if (stage->max_steps > 0) o.max_steps = stage->max_steps;
-        if (stage->time_limit > 0 && (o.time_limit <= 0 || stage->time_limit < o.time_limit))
-            o.time_limit = stage->time_limit;
+        if (stage->time_limit > 0) o.time_limit = stage->time_limit;
         if (opt->time_limit > 0) { /* the limit covers the whole chain */
-            o.time_limit = opt->time_limit - (seconds_now() - t0);
-            if (o.time_limit <= 0) {
+            double left = opt->time_limit - (seconds_now() - t0);
+            o.time_limit = stage->time_limit > 0 && stage->time_limit < left ? stage->time_limit : left;
+            if (left <= 0) {
                 fuse2_relax_result_free(&r);
                 fuse2_relax_result_init(&r);
                 r.status = FUSE2_RELAX_TIMED_OUT;

@@ -127,6 +127,7 @@ fuse2_status fuse2_ext_run(const fuse2_ext_command *cmd, fuse2_ext_process *proc
         return FUSE2_RAISE(FUSE2_ERR_ARG, "external command: missing command or directory");
     memset(proc, 0, sizeof *proc);
     struct stat sb;
+    errno = 0;
     if (stat(cmd->workdir, &sb) != 0 || !S_ISDIR(sb.st_mode))
         return FUSE2_RAISE(FUSE2_ERR_IO, "external command: directory %s: %s", cmd->workdir,
                            errno ? strerror(errno) : "not a directory");

@@ -84,11 +84,21 @@ common_env=(FUSE2_LAUNCHER="mpirun --oversubscribe -n 2" FUSE2_MIN_RUNTIME=1)
 slurm_run() { # mode, signal or "", extra env...
     local mode=$1 sig=$2
     shift 2
+    local before0 before1
+    before0=$(cat "$FAKE_OUT/starts.0" 2>/dev/null | wc -l)
+    before1=$(cat "$FAKE_OUT/starts.1" 2>/dev/null | wc -l)
     env "${common_env[@]}" FUSE2_SBATCH=submit SLURM_JOB_ID=4242 FAKE_MODE="$mode" "$@" \
         bash "$slurm" "$work/campaign.yaml" >"$work/log" 2>&1 &
     local pid=$!
     if [ -n "$sig" ]; then
-        sleep 3
+        # signal once both ranks run (mpirun may start slowly on a busy
+        # machine), as Slurm's warning comes long after the start
+        for _ in $(seq 600); do
+            [ "$(cat "$FAKE_OUT/starts.0" 2>/dev/null | wc -l)" -gt "$before0" ] &&
+                [ "$(cat "$FAKE_OUT/starts.1" 2>/dev/null | wc -l)" -gt "$before1" ] && break
+            sleep 0.1
+        done
+        sleep 1.5 # the job must outlive FUSE2_MIN_RUNTIME=1 to be resubmitted
         kill -"$sig" "$pid"
     fi
     wait "$pid"

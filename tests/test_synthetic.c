@@ -544,7 +544,8 @@ static void test_time_limit_ends_a_costly_relaxation(void **state)
     ASSERT_OK(fuse2_relax(&calc, &s, &opt, &res));
     double wall = now_seconds() - t0;
     assert_int_equal(res.status, FUSE2_RELAX_TIMED_OUT);
-    assert_true(wall >= 0.1 && wall < 0.14);
+    /* stopped at the limit, not after the 5 s cost (room for a busy machine) */
+    assert_true(wall >= 0.1 && wall < 0.6);
     assert_non_null(strstr(res.reason, "time limit"));
     /* a cheaper relaxation under the same limit converges */
     fuse2_calc_destroy(&calc);

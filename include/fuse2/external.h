@@ -58,6 +58,12 @@ void fuse2_ext_output_init(fuse2_ext_output *o);
 void fuse2_ext_output_free(fuse2_ext_output *o);
 /* Back to the initial state (outcome UNPARSABLE, energy NAN, no structure). */
 void fuse2_ext_output_reset(fuse2_ext_output *o);
+/* Reads a code's output file for parsing into a NUL-terminated string
+ * (malloc'ed). NUL bytes are replaced by blanks: a job killed on a parallel
+ * file system (Lustre, GPFS) often leaves a zero-filled tail, and the text
+ * before it is still worth reading. */
+fuse2_status fuse2_ext_read_output(const char *path, char **text);
+
 /* Sets outcome and the reason text (printf format). */
 void fuse2_ext_output_fail(fuse2_ext_output *o, fuse2_ext_outcome outcome, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));

@@ -6,6 +6,8 @@
 #ifndef FUSE2_STRUCTURE_IO_H
 #define FUSE2_STRUCTURE_IO_H
 
+#include <stddef.h>
+
 #include "fuse2/error.h"
 #include "fuse2/structure.h"
 
@@ -36,6 +38,9 @@ fuse2_status fuse2_structure_read(const char *path, fuse2_structure_format fmt,
 fuse2_status fuse2_structure_write(const char *path, fuse2_structure_format fmt,
                                    const fuse2_structure *s, int symmetrize, double symprec);
 
+/* Whole file into *data (malloc'ed, free with free()), *size bytes as they
+ * are, plus a terminating NUL not counted in *size. */
+fuse2_status fuse2_file_read(const char *path, char **data, size_t *size);
 /* Whole text file into a malloc'ed, NUL-terminated string (free with free()).
  * Files with NUL bytes (binary, compressed) are an error. */
 fuse2_status fuse2_text_file_read(const char *path, char **text);

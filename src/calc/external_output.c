@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fuse2/external.h"
+#include "fuse2/structure_io.h"
 
 const char *fuse2_ext_outcome_name(fuse2_ext_outcome o)
 {
@@ -40,6 +41,15 @@ void fuse2_ext_output_free(fuse2_ext_output *o)
 }
 
 void fuse2_ext_output_reset(fuse2_ext_output *o) { fuse2_ext_output_free(o); }
+
+fuse2_status fuse2_ext_read_output(const char *path, char **text)
+{
+    size_t n;
+    FUSE2_CALL(fuse2_file_read(path, text, &n));
+    for (size_t i = 0; i < n; i++)
+        if ((*text)[i] == '\0') (*text)[i] = ' ';
+    return FUSE2_OK;
+}
 
 void fuse2_ext_output_fail(fuse2_ext_output *o, fuse2_ext_outcome outcome, const char *fmt, ...)
 {

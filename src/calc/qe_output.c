@@ -604,45 +604,20 @@ fuse2_status fuse2_qe_output_parse_ex(const char *path, const fuse2_structure *i
                                       fuse2_qe_summary *summary)
 {
     if (!path || !out) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_qe_output_parse: NULL argument");
-    FILE *f = fopen(path, "rb");
-    if (!f) {
+    char *text = NULL;
+    fuse2_status st = fuse2_ext_read_output(path, &text);
+    if (st == FUSE2_ERR_NOMEM) FUSE2_CALL(st);
+    if (st != FUSE2_OK) { /* a missing or unreadable output is an outcome */
         fuse2_ext_output_reset(out);
         if (summary) {
             memset(summary, 0, sizeof *summary);
             summary->nat = summary->bfgs_steps = -1;
             summary->energy_ry = summary->final_enthalpy_ry = summary->final_energy_ry = NAN;
         }
-        fuse2_ext_output_fail(out, FUSE2_EXT_UNPARSABLE, "%s: cannot open: %s", path, strerror(errno));
+        fuse2_ext_output_fail(out, FUSE2_EXT_UNPARSABLE, "%s", fuse2_error_message());
+        fuse2_error_clear();
         return FUSE2_OK;
     }
-    size_t cap = 1 << 16, len = 0;
-    char *text = malloc(cap);
-    fuse2_status st = FUSE2_OK;
-    for (;;) {
-        if (!text) {
-            st = FUSE2_RAISE(FUSE2_ERR_NOMEM, "%s: out of memory", path);
-            break;
-        }
-        if (len + 1 >= cap) {
-            char *grown = realloc(text, cap * 2);
-            if (!grown) {
-                free(text);
-                text = NULL;
-                continue;
-            }
-            text = grown;
-            cap *= 2;
-        }
-        size_t got = fread(text + len, 1, cap - 1 - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    if (st != FUSE2_OK) return st;
-    /* a job killed on a parallel file system can leave a zero-filled tail */
-    for (size_t i = 0; i < len; i++)
-        if (text[i] == '\0') text[i] = ' ';
-    text[len] = '\0';
     st = fuse2_qe_output_parse_string(text, path, input, out, summary);
     free(text);
     if (st != FUSE2_OK) FUSE2_CALL(st);

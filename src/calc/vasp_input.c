@@ -302,42 +302,6 @@ fuse2_status fuse2_vasp_write_incar(const char *path, const fuse2_vasp_kv *pairs
 
 /* ---- POTCAR ---- */
 
-/* The whole file into *data (malloc'ed), binary as it is. */
-static fuse2_status read_whole_file(const char *path, char **data, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return FUSE2_RAISE(FUSE2_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    if (!buf) {
-        fclose(f);
-        return FUSE2_RAISE(FUSE2_ERR_NOMEM, "%s: out of memory", path);
-    }
-    for (;;) {
-        if (n == cap) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                fclose(f);
-                return FUSE2_RAISE(FUSE2_ERR_NOMEM, "%s: out of memory", path);
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        return FUSE2_RAISE(FUSE2_ERR_IO, "%s: read error", path);
-    }
-    *data = buf;
-    *size = n;
-    return FUSE2_OK;
-}
 
 fuse2_status fuse2_vasp_write_potcar(const char *path, const int *species, int nspecies,
                                      const char *pp_path, const char *subdir,
@@ -385,7 +349,7 @@ fuse2_status fuse2_vasp_write_potcar(const char *path, const int *species, int n
                              "%s: missing POTCAR for %s (setup '%s'): %s: %s", path, el->symbol, name,
                              file, strerror(errno));
         fclose(probe);
-        FUSE2_CALL_GOTO(status, read_whole_file(file, &parts[k], &sizes[k]), done);
+        FUSE2_CALL_GOTO(status, fuse2_file_read(file, &parts[k], &sizes[k]), done);
         if (sizes[k] == 0)
             FUSE2_RAISE_GOTO(status, done, FUSE2_ERR_IO, "%s: POTCAR for %s is empty: %s", path,
                              el->symbol, file);

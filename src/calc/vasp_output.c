@@ -63,46 +63,6 @@ static int number_after(text_line l, const char *after, double *v)
     return vasp_number(tok[0], v);
 }
 
-/* Reads a text file for parsing. NUL bytes are replaced by blanks: a job
- * killed on a parallel file system (Lustre, GPFS) often leaves a zero-filled
- * tail, and the text before it is still worth reading. */
-static fuse2_status read_text(const char *path, char **text)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) return FUSE2_RAISE(FUSE2_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
-    for (;;) {
-        if (!buf) {
-            fclose(f);
-            return FUSE2_RAISE(FUSE2_ERR_NOMEM, "%s: out of memory", path);
-        }
-        if (n + 1 >= cap) {
-            char *grown = realloc(buf, cap * 2);
-            if (!grown) {
-                free(buf);
-                buf = NULL;
-                continue;
-            }
-            buf = grown;
-            cap *= 2;
-        }
-        size_t got = fread(buf + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0) break;
-    }
-    int failed = ferror(f);
-    fclose(f);
-    if (failed) {
-        free(buf);
-        return FUSE2_RAISE(FUSE2_ERR_IO, "%s: read error", path);
-    }
-    for (size_t i = 0; i < n; i++)
-        if (buf[i] == '\0') buf[i] = ' ';
-    buf[n] = '\0';
-    *text = buf;
-    return FUSE2_OK;
-}
 
 /* ---------------------------------------------------------------------- */
 /* fatal error messages                                                    */
@@ -483,7 +443,7 @@ fuse2_status fuse2_vasp_outcar_read(const char *path, fuse2_vasp_outcar *o)
 {
     if (!path || !o) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_vasp_outcar_read: NULL argument");
     char *text = NULL;
-    FUSE2_CALL(read_text(path, &text));
+    FUSE2_CALL(fuse2_ext_read_output(path, &text));
     fuse2_status status = fuse2_vasp_outcar_parse_string(text, path, o);
     free(text);
     if (status != FUSE2_OK) fuse2_error_push_frame(__FILE__, __LINE__, __func__);
@@ -580,7 +540,7 @@ fuse2_status fuse2_vasp_oszicar_read(const char *path, fuse2_vasp_oszicar *o)
 {
     if (!path || !o) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_vasp_oszicar_read: NULL argument");
     char *text = NULL;
-    FUSE2_CALL(read_text(path, &text));
+    FUSE2_CALL(fuse2_ext_read_output(path, &text));
     fuse2_status status = fuse2_vasp_oszicar_parse_string(text, path, o);
     free(text);
     if (status != FUSE2_OK) fuse2_error_push_frame(__FILE__, __LINE__, __func__);
@@ -671,7 +631,7 @@ fuse2_status fuse2_vasp_vasprun_read(const char *path, fuse2_vasp_vasprun *o)
 {
     if (!path || !o) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_vasp_vasprun_read: NULL argument");
     char *text = NULL;
-    FUSE2_CALL(read_text(path, &text));
+    FUSE2_CALL(fuse2_ext_read_output(path, &text));
     fuse2_status status = fuse2_vasp_vasprun_parse_string(text, path, o);
     free(text);
     if (status != FUSE2_OK) fuse2_error_push_frame(__FILE__, __LINE__, __func__);
@@ -691,7 +651,7 @@ static fuse2_status read_optional(const char *dir, const char *file, char *path,
     *text = NULL;
     int n = snprintf(path, size, "%s/%s", dir, file);
     if (n < 0 || (size_t)n >= size) return FUSE2_RAISE(FUSE2_ERR_ARG, "%s/%s: path too long", dir, file);
-    fuse2_status st = read_text(path, text);
+    fuse2_status st = fuse2_ext_read_output(path, text);
     if (st == FUSE2_ERR_NOMEM) {
         fuse2_error_push_frame(__FILE__, __LINE__, __func__);
         return st;

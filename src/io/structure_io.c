@@ -10,9 +10,9 @@
 #include "fuse2/symmetry.h"
 #include "text.h"
 
-fuse2_status fuse2_text_file_read(const char *path, char **text)
+fuse2_status fuse2_file_read(const char *path, char **data, size_t *size)
 {
-    if (!path || !text) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_text_file_read: NULL argument");
+    if (!path || !data || !size) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_file_read: NULL argument");
     FILE *f = fopen(path, "rb");
     if (!f) return FUSE2_RAISE(FUSE2_ERR_IO, "%s: cannot open (%s)", path, strerror(errno));
     size_t capacity = 1 << 16, length = 0;
@@ -43,6 +43,17 @@ fuse2_status fuse2_text_file_read(const char *path, char **text)
         return FUSE2_RAISE(FUSE2_ERR_IO, "%s: read error", path);
     }
     buf[length] = '\0';
+    *data = buf;
+    *size = length;
+    return FUSE2_OK;
+}
+
+fuse2_status fuse2_text_file_read(const char *path, char **text)
+{
+    if (!path || !text) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_text_file_read: NULL argument");
+    char *buf;
+    size_t length;
+    FUSE2_CALL(fuse2_file_read(path, &buf, &length));
     if (memchr(buf, '\0', length)) {
         free(buf);
         return FUSE2_RAISE(FUSE2_ERR_PARSE, "%s: not a text file (contains NUL bytes)", path);

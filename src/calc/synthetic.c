@@ -35,33 +35,6 @@ static const char *const synthetic_keys[] = {"cost_distribution", "cost_mean", "
 
 static const char *origin_or(const char *origin) { return origin ? origin : "settings"; }
 
-static fuse2_status parse_double(const char *key, const char *text, const char *origin, double *out)
-{
-    char *end;
-    errno = 0;
-    double v = strtod(text, &end);
-    while (*end == ' ' || *end == '\t') end++;
-    if (end == text || *end || errno || !isfinite(v))
-        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' must be a number (got '%s')", origin_or(origin),
-                           key, text);
-    *out = v;
-    return FUSE2_OK;
-}
-
-static fuse2_status parse_bool(const char *key, const char *text, const char *origin, int *out)
-{
-    if (!strcasecmp(text, "true") || !strcasecmp(text, "yes") || !strcmp(text, "1") ||
-        !strcasecmp(text, "on"))
-        *out = 1;
-    else if (!strcasecmp(text, "false") || !strcasecmp(text, "no") || !strcmp(text, "0") ||
-             !strcasecmp(text, "off"))
-        *out = 0;
-    else
-        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' must be true or false (got '%s')",
-                           origin_or(origin), key, text);
-    return FUSE2_OK;
-}
-
 static fuse2_status parse_seed(const char *text, const char *origin, uint64_t *out)
 {
     char *end;
@@ -100,14 +73,14 @@ static fuse2_status parse_settings(const fuse2_settings *settings, synthetic *sy
     }
     const char *mean_origin = NULL;
     if ((v = fuse2_settings_get(settings, "cost_mean", &mean_origin))) {
-        FUSE2_CALL(parse_double("cost_mean", v, mean_origin, &m->mean));
+        FUSE2_CALL(fuse2_setting_parse_double("cost_mean", v, mean_origin, &m->mean));
         if (m->mean < 0)
             return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: 'cost_mean' must be >= 0 s (got %g)",
                                origin_or(mean_origin), m->mean);
     }
     const char *spread_origin = NULL;
     if ((v = fuse2_settings_get(settings, "cost_spread", &spread_origin))) {
-        FUSE2_CALL(parse_double("cost_spread", v, spread_origin, &m->spread));
+        FUSE2_CALL(fuse2_setting_parse_double("cost_spread", v, spread_origin, &m->spread));
         if (m->distribution == FUSE2_COST_FIXED || m->distribution == FUSE2_COST_EXPONENTIAL)
             return FUSE2_RAISE(FUSE2_ERR_ARG,
                                "%s: 'cost_spread' has no meaning for cost_distribution %s "
@@ -128,7 +101,8 @@ static fuse2_status parse_settings(const fuse2_settings *settings, synthetic *sy
                                origin_or(spread_origin), m->spread);
     }
     if ((v = fuse2_settings_get(settings, "cost_seed", &origin))) FUSE2_CALL(parse_seed(v, origin, &m->seed));
-    if ((v = fuse2_settings_get(settings, "busy", &origin))) FUSE2_CALL(parse_bool("busy", v, origin, &sy->busy));
+    if ((v = fuse2_settings_get(settings, "busy", &origin)))
+        FUSE2_CALL(fuse2_setting_parse_bool("busy", v, origin, &sy->busy));
     return FUSE2_OK;
 }
 

@@ -35,14 +35,12 @@ extern "C" {
  *           every trial can be relaxed on any rank.
  *   RATTLE_INITIAL: (0, m) the rattle of initial-population member m (the
  *           generator's stream of member m is (0, m, GEN_INITIAL)).
- *   POOL_INITIAL: (0, m) the pool's take() for initial member m.
  *   POOL_WALKER: (w, 0) the order in which walker w uses the ML-pool
  *           entries dealt to it (fuse2_pool_deal_init). */
 enum {
     FUSE2_RNG_PURPOSE_BH_MOVES = 0x5201,
     FUSE2_RNG_PURPOSE_BH_ACCEPT = 0x5202,
     FUSE2_RNG_PURPOSE_RATTLE_INITIAL = 0x5203,
-    FUSE2_RNG_PURPOSE_POOL_INITIAL = 0x5204,
     FUSE2_RNG_PURPOSE_POOL_WALKER = 0x5205,
     FUSE2_RNG_PURPOSE_POOL_ORDER = 0x5206,  /* (0, 0): pull_random order of a pool directory */
     FUSE2_RNG_PURPOSE_RATTLE_TRIAL = 0x5300, /* + trial index 0..255 */

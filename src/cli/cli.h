@@ -59,7 +59,8 @@ void cmd_parse_help(FILE *out);
 
 /* Campaign files (cmd_inspect.c): opens path read-only (SWMR, so also while
  * fuse2-mpi writes it) with clear errors for a missing, non-HDF5 or
- * non-campaign file; *have_run = 0 when no run row is written yet. */
+ * non-campaign file; the last run row into *last_run (*have_run = 0 when
+ * none is written yet) unless last_run is NULL. */
 fuse2_status cli_campaign_open(const char *path, fuse2_store **st, fuse2_store_counts *counts,
                                fuse2_store_run_row *last_run, int *have_run);
 /* "running", "converged", "budget" for a step row's `stopped`. */

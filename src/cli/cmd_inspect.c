@@ -18,10 +18,10 @@ fuse2_status cli_campaign_open(const char *path, fuse2_store **st, fuse2_store_c
     /* the store's messages name the file (missing, not HDF5, not a campaign) */
     FUSE2_CALL(fuse2_store_open_read(path, st));
     fuse2_status status = fuse2_store_counts_get(*st, counts);
-    *have_run = 0;
-    if (status == FUSE2_OK && counts->n_runs > 0) {
+    if (have_run) *have_run = 0;
+    if (status == FUSE2_OK && last_run && counts->n_runs > 0) {
         status = fuse2_store_read_runs(*st, counts->n_runs - 1, 1, last_run);
-        *have_run = status == FUSE2_OK;
+        if (have_run) *have_run = status == FUSE2_OK;
     }
     if (status != FUSE2_OK) {
         fuse2_error_push_frame(__FILE__, __LINE__, __func__);
@@ -351,13 +351,11 @@ static fuse2_status resolve_walkers(fuse2_store *st, campaign_view *v)
 static fuse2_status build_view(const char *path, int committed_only, int want_plot, campaign_view *v,
                                fuse2_store **stp)
 {
-    fuse2_store_run_row newest_run;
-    int have_run;
     v->path = path;
     v->committed_only = committed_only;
     v->want_plot = want_plot;
     v->initial_best = INFINITY;
-    FUSE2_CALL(cli_campaign_open(path, stp, &v->counts, &newest_run, &have_run));
+    FUSE2_CALL(cli_campaign_open(path, stp, &v->counts, NULL, NULL)); /* the runs are read below */
     fuse2_store *st = *stp;
     FUSE2_CALL(fuse2_store_pool_count(st, &v->pool_entries));
     v->nruns = (int)v->counts.n_runs;

@@ -129,7 +129,6 @@ static void copy_text(char *dst, size_t size, const char *src)
     dst[n] = '\0';
 }
 
-/* mkdir -p */
 /* name relative to output_dir unless absolute */
 static fuse2_status output_path(const fuse2_config *cfg, const char *name, char *out)
 {
@@ -247,8 +246,6 @@ static fuse2_status append_record(fuse2_controller *c, const fuse2_record *r, in
     row.energy_per_atom = r->energy_per_atom;
     row.score = r->score;
     row.wall_seconds = r->wall_seconds;
-    memcpy(row.cell, r->structure.lattice, sizeof row.cell);
-    memcpy(row.start_cell, r->start.lattice, sizeof row.start_cell);
     copy_text(row.reason, sizeof row.reason, r->reason);
     copy_text(row.calculator, sizeof row.calculator, c->cfg->calc_name);
     FUSE2_CALL(fuse2_store_append_structure(c->store, &row, &r->structure, &r->start));
@@ -942,11 +939,6 @@ static int compare_csv(const void *a, const void *b)
     return (x->key3 > y->key3) - (x->key3 < y->key3);
 }
 
-static const char *status_text(int status)
-{
-    return status == FUSE2_RECORD_CONVERGED ? "converged" : status == FUSE2_RECORD_NOT_CONVERGED ? "not_converged" : "failed";
-}
-
 /* steps.csv: every committed relaxation, members by index, then trials by
  * (step, walker, trial): the same file whatever the rank count. */
 static fuse2_status write_steps_csv(fuse2_controller *c)
@@ -1004,7 +996,7 @@ static fuse2_status write_steps_csv(fuse2_controller *c)
         fprintf(f, r->status == FUSE2_RECORD_FAILED ? "%s,%d,%d,%d,%d,%.6e,%s,%.8g,%.4f,%s,%s\n"
                                                     : "%s,%d,%d,%d,%d,%.5f,%s,%.8g,%.4f,%s,%s\n",
                 origin, r->walker, r->step, r->trial, r->move, r->energy_per_atom, acc, temps[items[k].id],
-                r->wall_seconds, status_text(r->status), reason);
+                r->wall_seconds, fuse2_record_status_name((fuse2_record_status)r->status), reason);
     }
     if (fclose(f) != 0) {
         f = NULL;

@@ -511,24 +511,6 @@ static int user_sets(const qe_state *q, int nl, const char *key)
     return 0;
 }
 
-/* The user's command, made to exit 0 when pw.x's status 3 only means that
- * nstep ran out: that run is NOT_CONVERGED (a usable geometry), but the
- * framework takes any non-zero exit status for a crash. */
-static fuse2_status wrap_command(fuse2_ext_common *c)
-{
-    static const char *const format =
-        "{ %s\n} ; fuse2_qe_status=$? ; if [ $fuse2_qe_status -eq 3 ] && "
-        "grep -q 'The maximum number of steps has been reached' " QE_OUTPUT " 2>/dev/null ; then exit 0 ; fi ; "
-        "exit $fuse2_qe_status";
-    size_t size = strlen(format) + strlen(c->command) + 1;
-    char *wrapped = malloc(size);
-    if (!wrapped) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "qe settings: out of memory");
-    snprintf(wrapped, size, format, c->command);
-    free(c->command);
-    c->command = wrapped;
-    return FUSE2_OK;
-}
-
 static fuse2_status qe_create(const fuse2_settings *settings, void **state)
 {
     qe_state *q = calloc(1, sizeof *q);
@@ -536,7 +518,8 @@ static fuse2_status qe_create(const fuse2_settings *settings, void **state)
     q->forc_conv_thr = q->press_conv_thr = NAN;
     fuse2_status st = FUSE2_OK;
     FUSE2_CALL_GOTO(st, fuse2_ext_common_parse(settings, QE_DEFAULT_COMMAND, &q->common), fail);
-    FUSE2_CALL_GOTO(st, wrap_command(&q->common), fail);
+    /* pw.x exits 3 when nstep runs out: the framework keeps the parser's
+     * not_converged for a run that ended by itself (external_driver.c) */
 
     const char *origin = NULL, *text = fuse2_settings_get(settings, "pseudo_dir", &origin);
     q->pseudo_dir = strdup(text && *text ? text : QE_DEFAULT_PSEUDO_DIR);

@@ -152,9 +152,7 @@ static void test_registered_with_the_common_keys(void **state)
     assert_non_null(ops);
     assert_non_null(ops->relax);
     for (const char *const *k = fuse2_ext_common_keys; *k; k++) {
-        int found = 0;
-        for (const char *const *m = ops->keys; *m; m++) found |= !strcmp(*k, *m);
-        if (!found) fail_msg("common key '%s' missing from the lammps keys", *k);
+        if (!fuse2_calc_key_known(ops, *k)) fail_msg("common key '%s' not accepted by lammps", *k);
     }
 }
 

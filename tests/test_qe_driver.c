@@ -533,9 +533,7 @@ static void test_settings_errors(void **state)
     const fuse2_calc_ops *ops = fuse2_calc_find("qe");
     assert_non_null(ops);
     for (const char *const *k = fuse2_ext_common_keys; *k; k++) {
-        int found = 0;
-        for (const char *const *m = ops->keys; *m; m++) found |= !strcmp(*k, *m);
-        if (!found) fail_msg("common key '%s' missing from the qe keys", *k);
+        if (!fuse2_calc_key_known(ops, *k)) fail_msg("common key '%s' not accepted by qe", *k);
     }
 
     if (access(PSEUDO_DIR "/Si.pz-vbc.UPF", R_OK) != 0) {

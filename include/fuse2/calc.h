@@ -81,8 +81,11 @@ struct fuse2_relax_result;
 typedef struct fuse2_calc_ops {
     const char *name;
     const char *description;
-    /* Keys this calculator accepts (NULL-terminated); others are errors. */
+    /* Keys this calculator accepts (NULL-terminated); others are errors.
+     * common_keys (may be NULL): keys a family of calculators shares, e.g.
+     * fuse2_ext_common_keys of every external code. */
     const char *const *keys;
+    const char *const *common_keys;
     fuse2_status (*create)(const fuse2_settings *settings, void **state);
     void (*destroy)(void *state);
     /* Energy, forces and stress of s. */

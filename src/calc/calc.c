@@ -90,14 +90,19 @@ fuse2_status fuse2_setting_parse_bool(const char *key, const char *text, const c
     return FUSE2_OK;
 }
 
-int fuse2_calc_key_known(const fuse2_calc_ops *ops, const char *key)
+static int key_in(const char *const *keys, const char *key)
 {
-    for (const char *const *k = ops->keys; k && *k; k++) {
+    for (const char *const *k = keys; k && *k; k++) {
         size_t n = strlen(*k);
         if (strcmp(*k, key) == 0) return 1;
         if (n >= 2 && !strcmp(*k + n - 2, ".*") && !strncmp(*k, key, n - 1) && key[n - 1]) return 1;
     }
     return 0;
+}
+
+int fuse2_calc_key_known(const fuse2_calc_ops *ops, const char *key)
+{
+    return key_in(ops->keys, key) || key_in(ops->common_keys, key);
 }
 
 fuse2_status fuse2_settings_subset(const fuse2_settings *s, const char *prefix, fuse2_settings *out)

@@ -48,11 +48,10 @@ static const char *const SPP_LIBRARY = "lib.lib";
 /* 1 eV/Å^3 in GPa (GULP's `pressure` unit here). */
 static const double EV_PER_A3_IN_GPA = 1.602176634e-19 / 1e-21;
 
-/* fuse2_ext_common_keys and this calculator's own keys ("options" is one
- * line, "options.*" the flattened YAML list). */
-static const char *const gulp_keys[] = {"command",  "scratch",  "keep_scratch", "time_limit", "min_distance",
-                                        "isolation", "environment.*", "keywords", "options",      "options.*",  "library",
-                                        "spp_path", "spp_legacy_duplicates",     "spp_cutoff", "spp_taper",  "dump", NULL};
+/* This calculator's own keys besides fuse2_ext_common_keys ("options" is
+ * one line, "options.*" the flattened YAML list). */
+static const char *const gulp_keys[] = {"keywords",   "options",   "options.*", "library", "spp_path",
+                                        "spp_legacy_duplicates", "spp_cutoff", "spp_taper", "dump", NULL};
 
 typedef struct gulp_calc {
     fuse2_ext_common common;
@@ -543,6 +542,7 @@ const fuse2_calc_ops fuse2_gulp_calc_ops = {
     .name = "gulp",
     .description = "GULP run as an external program (it relaxes by itself; opti/sing)",
     .keys = gulp_keys,
+    .common_keys = fuse2_ext_common_keys,
     .create = gulp_create,
     .destroy = gulp_destroy,
     .compute = gulp_compute,

@@ -49,11 +49,8 @@ static const char *const LOG_FILE = "log.lammps";
 static const char *const STDOUT_FILE = "stdout.txt";
 static const char *const STDERR_FILE = "stderr.txt";
 
-/* Every key: the common ones of fuse2_ext_common_keys (listed again because
- * a static table cannot concatenate arrays; tests/test_lammps_driver.c checks
- * that it contains all of them) and LAMMPS' own. */
+/* LAMMPS' own keys besides fuse2_ext_common_keys. */
 static const char *const lammps_keys[] = {
-    "command", "scratch", "keep_scratch", "time_limit", "min_distance", "isolation", "environment.*",
     "pair_style", "pair_coeff", "elements", "charges", "masses", "kspace_style", "extra_commands",
     "box_relax", "min_style", "etol", "ftol", "maxiter", "maxeval", NULL};
 
@@ -1071,6 +1068,7 @@ const fuse2_calc_ops fuse2_lammps_calc_ops = {
     .name = "lammps",
     .description = "LAMMPS (lmp) run per structure: fix box/relax + minimize, or run 0",
     .keys = lammps_keys,
+    .common_keys = fuse2_ext_common_keys,
     .create = lammps_create,
     .destroy = lammps_destroy,
     .compute = lammps_compute,

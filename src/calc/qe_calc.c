@@ -62,10 +62,8 @@
 static const double QE_DEFAULT_KSPACING = 0.3; /* Å^-1, with 2 pi */
 static const double QE_DEFAULT_DEGAUSS = 0.01; /* Ry */
 
-/* The common keys (fuse2_ext_common_keys; the test checks they are all
- * here) and ours. */
+/* Our keys besides fuse2_ext_common_keys. */
 static const char *const qe_keys[] = {
-    "command",     "scratch",   "keep_scratch",     "time_limit", "min_distance",  "isolation", "environment.*",
     "pseudopotentials", "pseudopotentials.*", "pseudo_dir", "ecutwfc", "ecutrho", "kspacing",
     "kpoints",     "kpoints.*", "calculation",      "control",    "control.*",     "system",
     "system.*",    "electrons", "electrons.*",      "ions",       "ions.*",        "cell",
@@ -789,6 +787,7 @@ const fuse2_calc_ops fuse2_qe_calc_ops = {
     .name = "qe",
     .description = "Quantum ESPRESSO pw.x (vc-relax/relax with its BFGS, scf single points)",
     .keys = qe_keys,
+    .common_keys = fuse2_ext_common_keys,
     .create = qe_create,
     .destroy = qe_destroy,
     .compute = qe_compute,

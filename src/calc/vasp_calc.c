@@ -67,10 +67,8 @@ static const char *const DEFAULT_COMMAND = "vasp_std";
 /* FUSE2's run_vasp.py threshold for keeping an unconverged relaxation. */
 static const double DEFAULT_FORCE_TOLERANCE = 0.5; /* eV/Å */
 
-/* The common keys are listed again because a static table cannot include
- * another array; test_vasp_driver checks that they all are accepted. */
+/* Our keys besides fuse2_ext_common_keys. */
 static const char *const vasp_keys[] = {
-    "command",   "scratch",       "keep_scratch", "time_limit",      "min_distance",   "isolation", "environment.*",
     "incar.*",   "kspacing",      "kpoints",      "kpoints.*",       "potcar_dir",     "potcar_subdir",
     "setups.*",  "species_order", "species_order.*", "retry_symmetry", "retry", "retry.*", "force_tolerance",
     "delete_wavecar", NULL};
@@ -1005,6 +1003,7 @@ const fuse2_calc_ops fuse2_vasp_calc_ops = {
     .name = "vasp",
     .description = "VASP (external program): POSCAR/INCAR/KPOINTS/POTCAR per structure, its own relaxation",
     .keys = vasp_keys,
+    .common_keys = fuse2_ext_common_keys,
     .create = vasp_create,
     .destroy = vasp_destroy,
     .compute = vasp_compute,

@@ -648,6 +648,7 @@ static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
     const char *names[64];
     int nnames = 0, bad = 0;
     for (const char *const *k = ops->keys; k && *k && nnames < 64; k++) names[nnames++] = *k;
+    for (const char *const *k = ops->common_keys; k && *k && nnames < 64; k++) names[nnames++] = *k;
     for (int i = 0; i < c->nitems; i++) {
         const fuse2_setting *it = &c->items[i];
         if (fuse2_calc_key_known(ops, it->key)) {

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fuse2/clock.h"
 #include "protocol.h"
 
 enum { MESSAGE_LEN = 1024 };
@@ -41,13 +42,6 @@ static void sleep_seconds(double s)
 {
     struct timespec ts = {.tv_sec = (time_t)s, .tv_nsec = (long)((s - (double)(time_t)s) * 1e9)};
     nanosleep(&ts, NULL);
-}
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 int fuse2_mpi_stop_signal(void) { return (int)stop_signal; }
@@ -83,7 +77,7 @@ static int worker_interrupt(void *user)
 {
     worker_poll *p = user;
     if (p->stop_seen) return 1;
-    double now = seconds_now();
+    double now = fuse2_monotonic_seconds();
     if (now - p->last_probe < 0.02) return 0;
     p->last_probe = now;
     int flag = 0;

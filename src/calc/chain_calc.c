@@ -25,9 +25,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "fuse2/calc.h"
+#include "fuse2/clock.h"
 #include "fuse2/relax.h"
 
 typedef struct chain_stage {
@@ -46,13 +46,6 @@ typedef struct chain {
 } chain;
 
 static const char *const chain_keys[] = {"stages.*", NULL};
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void chain_destroy(void *state)
 {
@@ -193,7 +186,7 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
                                 fuse2_relax_result *result)
 {
     chain *ch = state;
-    double t0 = seconds_now();
+    double t0 = fuse2_monotonic_seconds();
     fuse2_relax_result r;
     fuse2_relax_result_init(&r);
     fuse2_structure given = {0}; /* what the stage started from */
@@ -207,7 +200,7 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
         if (stage->max_steps > 0) o.max_steps = stage->max_steps;
         if (stage->time_limit > 0) o.time_limit = stage->time_limit;
         if (opt->time_limit > 0) { /* the limit covers the whole chain */
-            double left = opt->time_limit - (seconds_now() - t0);
+            double left = opt->time_limit - (fuse2_monotonic_seconds() - t0);
             o.time_limit = stage->time_limit > 0 && stage->time_limit < left ? stage->time_limit : left;
             if (left <= 0) {
                 fuse2_relax_result_free(&r);
@@ -267,7 +260,7 @@ static fuse2_status chain_relax(void *state, fuse2_structure *s, const fuse2_rel
     memcpy(result->stages, stages, sizeof stages);
     result->steps = steps;
     result->evaluations = evaluations;
-    result->wall_seconds = seconds_now() - t0;
+    result->wall_seconds = fuse2_monotonic_seconds() - t0;
 out:
     fuse2_relax_result_free(&r);
     fuse2_structure_free(&given);

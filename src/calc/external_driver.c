@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fuse2/clock.h"
 #include "fuse2/external.h"
 #include "fuse2/external_run.h"
 #include "fuse2/neighbors.h"
@@ -17,13 +17,6 @@
 
 const char *const fuse2_ext_common_keys[] = {"command",      "scratch",   "keep_scratch",  "time_limit",
                                              "min_distance", "isolation", "environment.*", NULL};
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static fuse2_status nonnegative(const fuse2_settings *s, const char *key, double *out)
 {
@@ -282,7 +275,7 @@ fuse2_status fuse2_ext_output_to_relax_result(const fuse2_ext_output *out, const
 fuse2_status fuse2_ext_relax(const fuse2_ext_driver *d, void *state, const fuse2_ext_common *c, fuse2_structure *s,
                              const fuse2_relax_options *opt, fuse2_relax_result *result)
 {
-    double t0 = seconds_now();
+    double t0 = fuse2_monotonic_seconds();
     fuse2_ext_output out;
     fuse2_ext_output_init(&out);
     char dir[4096];
@@ -290,7 +283,7 @@ fuse2_status fuse2_ext_relax(const fuse2_ext_driver *d, void *state, const fuse2
     if (st == FUSE2_OK) st = fuse2_ext_output_to_relax_result(&out, dir, s, opt, result);
     fuse2_ext_output_free(&out);
     FUSE2_CALL(st);
-    result->wall_seconds = seconds_now() - t0;
+    result->wall_seconds = fuse2_monotonic_seconds() - t0;
     return FUSE2_OK;
 }
 

@@ -18,16 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fuse2/clock.h"
 #include "fuse2/external_run.h"
 
 extern char **environ;
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void nap(double seconds)
 {
@@ -107,14 +101,14 @@ static int session_signal(pid_t sid, int sig)
 static void stop_session(pid_t pid, double grace, int *wstatus, int *reaped)
 {
     session_signal(pid, SIGTERM);
-    double end = seconds_now() + grace;
+    double end = fuse2_monotonic_seconds() + grace;
     for (;;) {
         if (!*reaped) {
             pid_t r = waitpid(pid, wstatus, WNOHANG);
             if (r == pid || (r < 0 && errno != EINTR)) *reaped = 1;
         }
         if (*reaped && session_signal(pid, 0) == 0) return;
-        if (seconds_now() >= end) break;
+        if (fuse2_monotonic_seconds() >= end) break;
         nap(0.01);
     }
     session_signal(pid, SIGKILL);
@@ -147,7 +141,7 @@ fuse2_status fuse2_ext_run(const fuse2_ext_command *cmd, fuse2_ext_process *proc
     if (err_fd < 0) FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_IO, "external command: %s: %s", err_path, strerror(errno));
     char *const argv[] = {"sh", "-c", (char *)cmd->command, NULL};
 
-    double t0 = seconds_now();
+    double t0 = fuse2_monotonic_seconds();
     pid_t pid = fork();
     if (pid < 0) FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_EXTERNAL, "external command: fork: %s", strerror(errno));
     if (pid == 0) {
@@ -169,7 +163,7 @@ fuse2_status fuse2_ext_run(const fuse2_ext_command *cmd, fuse2_ext_process *proc
             reaped = 1;
             break;
         }
-        double now = seconds_now();
+        double now = fuse2_monotonic_seconds();
         int stop = 0;
         if (cmd->time_limit > 0 && now - t0 >= cmd->time_limit) proc->timed_out = stop = 1;
         else if (cmd->interrupt && cmd->interrupt(cmd->interrupt_user)) proc->interrupted = stop = 1;
@@ -183,7 +177,7 @@ fuse2_status fuse2_ext_run(const fuse2_ext_command *cmd, fuse2_ext_process *proc
     /* whatever the command left running (background jobs, orphaned ranks)
      * goes too */
     session_signal(pid, SIGKILL);
-    proc->wall_seconds = seconds_now() - t0;
+    proc->wall_seconds = fuse2_monotonic_seconds() - t0;
     if (WIFEXITED(wstatus)) {
         proc->exited = !proc->timed_out && !proc->interrupted;
         proc->exit_code = WEXITSTATUS(wstatus);

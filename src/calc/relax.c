@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "fuse2/clock.h"
 #include "fuse2/elements.h"
 #include "fuse2/neighbors.h"
 
@@ -80,13 +80,6 @@ typedef struct objective {
     int evaluations;
     char reason[FUSE2_REASON_LEN];
 } objective;
-
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
 
 static void deformation(const objective *ob, const double *x, double F[3][3])
 {
@@ -283,7 +276,7 @@ static run_outcome run_fire(objective *ob, optimizer_state *o, fuse2_structure *
             out = RUN_SWITCH;
             break;
         }
-        if (t_end > 0 && now_seconds() > t_end) {
+        if (t_end > 0 && fuse2_monotonic_seconds() > t_end) {
             out = RUN_TIMEOUT;
             break;
         }
@@ -350,7 +343,7 @@ static run_outcome run_lbfgs(objective *ob, optimizer_state *o, fuse2_structure 
             out = RUN_CONVERGED;
             break;
         }
-        if (t_end > 0 && now_seconds() > t_end) {
+        if (t_end > 0 && fuse2_monotonic_seconds() > t_end) {
             out = RUN_TIMEOUT;
             break;
         }
@@ -463,14 +456,14 @@ fuse2_status fuse2_relax(fuse2_calc *calc, fuse2_structure *s, const fuse2_relax
         /* the calculator relaxes by itself (external codes, synthetic) */
         fuse2_relax_result_free(result);
         fuse2_relax_result_init(result);
-        double t_start = now_seconds();
+        double t_start = fuse2_monotonic_seconds();
         FUSE2_CALL(calc->ops->relax(calc->state, s, opt, result));
-        if (result->wall_seconds <= 0) result->wall_seconds = now_seconds() - t_start;
+        if (result->wall_seconds <= 0) result->wall_seconds = fuse2_monotonic_seconds() - t_start;
         return FUSE2_OK;
     }
     if (!(opt->fmax > 0) || !(opt->smax > 0) || opt->max_steps < 0 || !(opt->max_step > 0))
         return FUSE2_RAISE(FUSE2_ERR_ARG, "relaxation: fmax, smax and max_step must be > 0");
-    double t0 = now_seconds();
+    double t0 = fuse2_monotonic_seconds();
     double t_end = opt->time_limit > 0 ? t0 + opt->time_limit : 0;
     const int n = s->natoms;
     objective ob;
@@ -574,7 +567,7 @@ fuse2_status fuse2_relax(fuse2_calc *calc, fuse2_structure *s, const fuse2_relax
             fuse2_error_clear();
         }
     }
-    result->wall_seconds = now_seconds() - t0;
+    result->wall_seconds = fuse2_monotonic_seconds() - t0;
     fuse2_calc_result_free(&ob.res);
     fuse2_structure_free(&ob.trial);
     free(mem);

@@ -7,9 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <time.h>
 
+#include "fuse2/clock.h"
 #include "fuse2/elements.h"
 #include "fuse2/neighbors.h"
 #include "fuse2/relax.h"
@@ -236,13 +236,6 @@ static fuse2_status synthetic_compute(void *state, const fuse2_structure *s, fus
 
 /* ---- relaxation: wait for the cost ---- */
 
-static double now_seconds(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + 1e-9 * ts.tv_nsec;
-}
-
 static void sleep_seconds(double t)
 {
     if (!(t > 0)) return;
@@ -257,9 +250,9 @@ static void sleep_seconds(double t)
 /* Burns CPU for about t seconds (busy = true). */
 static void spin_seconds(double t)
 {
-    double end = now_seconds() + t;
+    double end = fuse2_monotonic_seconds() + t;
     volatile double sink = 1.0;
-    while (now_seconds() < end)
+    while (fuse2_monotonic_seconds() < end)
         for (int k = 0; k < 1000; k++) sink = sink * 1.0000001 + 1e-9;
     (void)sink;
 }
@@ -268,7 +261,7 @@ static fuse2_status synthetic_relax(void *state, fuse2_structure *s, const fuse2
                                     fuse2_relax_result *result)
 {
     synthetic *sy = state;
-    double t0 = now_seconds();
+    double t0 = fuse2_monotonic_seconds();
     fuse2_calc_result_free(&result->final);
     fuse2_calc_result_init(&result->final);
     result->steps = 0;
@@ -282,7 +275,7 @@ static fuse2_status synthetic_relax(void *state, fuse2_structure *s, const fuse2
         fuse2_error_clear();
         result->energy = result->energy_per_atom = result->enthalpy = NAN;
         result->max_force = result->max_stress = NAN;
-        result->wall_seconds = now_seconds() - t0;
+        result->wall_seconds = fuse2_monotonic_seconds() - t0;
         return FUSE2_OK;
     }
     result->evaluations = 1;
@@ -310,7 +303,7 @@ static fuse2_status synthetic_relax(void *state, fuse2_structure *s, const fuse2
             snprintf(result->reason, sizeof result->reason, "interrupted");
             break;
         }
-        double left = t_end - now_seconds();
+        double left = t_end - fuse2_monotonic_seconds();
         if (left <= 0) break;
         double slice = left < POLL_SLICE ? left : POLL_SLICE;
         if (sy->busy) spin_seconds(slice);
@@ -321,7 +314,7 @@ static fuse2_status synthetic_relax(void *state, fuse2_structure *s, const fuse2
         snprintf(result->reason, sizeof result->reason, "time limit of %g s reached", opt->time_limit);
     }
     fuse2_structure_wrap_positions(s);
-    result->wall_seconds = now_seconds() - t0;
+    result->wall_seconds = fuse2_monotonic_seconds() - t0;
     return FUSE2_OK;
 }
 

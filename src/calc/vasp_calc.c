@@ -52,9 +52,9 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fuse2/clock.h"
 #include "fuse2/elements.h"
 #include "fuse2/external.h"
 #include "fuse2/external_run.h"
@@ -785,13 +785,6 @@ static const fuse2_ext_driver VASP_DRIVER = {
 
 /* ---- runs ---- */
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
 /* Two INCAR values mean the same: equal as numbers, or as words. */
 static int same_value(const char *a, const char *b)
 {
@@ -838,7 +831,7 @@ static fuse2_status run_with_retry(vasp_calc *v, const fuse2_structure *s, const
                                    run_report *rep)
 {
     memset(rep, 0, sizeof *rep);
-    double t0 = seconds_now();
+    double t0 = fuse2_monotonic_seconds();
     v->active_fix = 0;
     FUSE2_CALL(fuse2_ext_run_driver(&VASP_DRIVER, v, &v->common, s, opt, single_point, out, dir, dir_size));
     int cls = retry_class(v, out);
@@ -848,7 +841,7 @@ static fuse2_status run_with_retry(vasp_calc *v, const fuse2_structure *s, const
     if (opt) {
         left = *opt;
         if (opt->time_limit > 0) {
-            left.time_limit = opt->time_limit - (seconds_now() - t0);
+            left.time_limit = opt->time_limit - (fuse2_monotonic_seconds() - t0);
             if (left.time_limit <= 0) return FUSE2_OK; /* no time for a retry: report the first failure */
         }
         if (opt->interrupt && opt->interrupt(opt->interrupt_user)) return FUSE2_OK;
@@ -912,7 +905,7 @@ static fuse2_status vasp_relax(void *state, fuse2_structure *s, const fuse2_rela
                                fuse2_relax_result *result)
 {
     vasp_calc *v = state;
-    double t0 = seconds_now();
+    double t0 = fuse2_monotonic_seconds();
     fuse2_ext_output out;
     fuse2_ext_output_init(&out);
     char dir[4096] = "";
@@ -947,7 +940,7 @@ static fuse2_status vasp_relax(void *state, fuse2_structure *s, const fuse2_rela
         else if (result->status == FUSE2_RELAX_MAX_STEPS)
             set_reason(result, "%s (after a retry with %s for %s)", result->reason, rep.fix, rep.first_signature);
     }
-    result->wall_seconds = seconds_now() - t0;
+    result->wall_seconds = fuse2_monotonic_seconds() - t0;
     return FUSE2_OK;
 }
 

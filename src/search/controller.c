@@ -14,9 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "fuse2/clock.h"
 #include "fuse2/config.h"
 #include "fuse2/controller.h"
 #include "fuse2/external_run.h"
@@ -93,21 +93,7 @@ struct fuse2_controller {
     int converged_walkers;
 };
 
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
-
-static double elapsed(const fuse2_controller *c) { return c->elapsed_base + (seconds_now() - c->t_open); }
+static double elapsed(const fuse2_controller *c) { return c->elapsed_base + (fuse2_monotonic_seconds() - c->t_open); }
 
 static void log_line(const fuse2_controller *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void log_line(const fuse2_controller *c, const char *fmt, ...)
@@ -491,7 +477,7 @@ static fuse2_status fill_run_row(fuse2_controller *c, int resumed)
     r->iterations = c->cfg->iterations;
     r->ranks = c->opt.ranks > 0 ? c->opt.ranks : 1;
     r->resumed = resumed;
-    r->start_time = unix_now();
+    r->start_time = fuse2_unix_seconds();
     r->structures_at_start = c->relaxations;
     return FUSE2_OK;
 }
@@ -617,7 +603,7 @@ fuse2_status fuse2_controller_open(const fuse2_config *cfg, const fuse2_controll
     c->P = cfg->walkers;
     c->best_score = INFINITY;
     c->best_walker = -1;
-    c->t_open = c->last_flush = c->last_checkpoint = c->last_progress = c->last_stop_check = seconds_now();
+    c->t_open = c->last_flush = c->last_checkpoint = c->last_progress = c->last_stop_check = fuse2_monotonic_seconds();
     fuse2_status st = FUSE2_OK;
     c->members = calloc(c->n_init > 0 ? (size_t)c->n_init : 1, sizeof *c->members);
     c->walkers = calloc((size_t)c->P, sizeof *c->walkers);
@@ -626,7 +612,7 @@ fuse2_status fuse2_controller_open(const fuse2_config *cfg, const fuse2_controll
     if (c->n_init < 1) FUSE2_RAISE_GOTO(st, fail, FUSE2_ERR_ARG, "the campaign has no initial population (iterations %d, initial_gen %d)",
                                         cfg->iterations, cfg->initial_gen);
     FUSE2_CALL_GOTO(st, open_store(c), fail);
-    check_stop_file(c, seconds_now());
+    check_stop_file(c, fuse2_monotonic_seconds());
     log_line(c, "campaign %s: %d walkers, budget %d relaxations, initial population %d, %d ranks",
              cfg->source ? cfg->source : "", c->P, cfg->iterations, c->n_init, c->run_row.ranks);
     *out = c;
@@ -853,16 +839,16 @@ static fuse2_status checkpoint(fuse2_controller *c, int finished)
     memset(&cp, 0, sizeof cp);
     cp.run = c->run;
     cp.finished = finished;
-    cp.unix_time = unix_now();
+    cp.unix_time = fuse2_unix_seconds();
     cp.elapsed = elapsed(c);
     FUSE2_CALL(fuse2_store_checkpoint(c->store, &cp));
-    c->last_checkpoint = c->last_flush = seconds_now();
+    c->last_checkpoint = c->last_flush = fuse2_monotonic_seconds();
     return FUSE2_OK;
 }
 
 static void progress_line(fuse2_controller *c)
 {
-    double dt = seconds_now() - c->t_open;
+    double dt = fuse2_monotonic_seconds() - c->t_open;
     log_line(c,
              "progress: %lld/%d relaxations, %lld steps, %.2f steps/s, %.2f relaxations/s, best %.5f eV/atom, "
              "%d tasks running",
@@ -884,7 +870,7 @@ fuse2_status fuse2_controller_poll(fuse2_controller *c)
 {
     if (!c) return FUSE2_RAISE(FUSE2_ERR_ARG, "controller missing");
     if (c->failed) return FUSE2_RAISE(FUSE2_ERR_ARG, "the controller stopped after an error");
-    double now = seconds_now();
+    double now = fuse2_monotonic_seconds();
     if (now - c->last_stop_check >= 0.5) check_stop_file(c, now);
     fuse2_status st = FUSE2_OK;
     if (now - c->last_checkpoint >= c->opt.checkpoint_seconds) {
@@ -1068,7 +1054,7 @@ fuse2_status fuse2_controller_close(fuse2_controller *c, fuse2_campaign_summary 
         FUSE2_CALL_GOTO(st, checkpoint(c, finished), out);
         copy_text(c->run_row.status, sizeof c->run_row.status,
                   finished ? "finished" : c->stop_requested ? c->stop_reason : "stopped");
-        c->run_row.stop_time = unix_now();
+        c->run_row.stop_time = fuse2_unix_seconds();
         FUSE2_CALL_GOTO(st, fuse2_store_update_run(c->store, c->run, &c->run_row), out);
         FUSE2_CALL_GOTO(st, write_steps_csv(c), out);
         FUSE2_CALL_GOTO(st, write_best_files(c, summary), out);
@@ -1083,7 +1069,7 @@ fuse2_status fuse2_controller_close(fuse2_controller *c, fuse2_campaign_summary 
         }
     } else if (c->store) {
         /* after an error: rows past the last commit are dropped on resume */
-        c->run_row.stop_time = unix_now();
+        c->run_row.stop_time = fuse2_unix_seconds();
         copy_text(c->run_row.status, sizeof c->run_row.status, "error");
         (void)fuse2_store_update_run(c->store, c->run, &c->run_row);
     }
@@ -1094,7 +1080,7 @@ out:
         summary->steps = (int)c->steps;
         summary->walkers_converged = c->converged_walkers;
         summary->stopped_by_file = c->stop_requested && strcmp(c->stop_reason, "stop_file") == 0;
-        summary->wall_seconds = seconds_now() - c->t_open;
+        summary->wall_seconds = fuse2_monotonic_seconds() - c->t_open;
         summary->finished = finished;
     }
     if (c->store) {

@@ -5,8 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
+#include "fuse2/clock.h"
 #include "fuse2/neighbors.h"
 #include "fuse2/search.h"
 #include "fuse2/symmetry.h"
@@ -37,13 +37,6 @@ const char *fuse2_record_status_name(fuse2_record_status s)
     case FUSE2_RECORD_FAILED: return "failed";
     }
     return "unknown";
-}
-
-static double seconds_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 static void mark_failed(fuse2_record *rec, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -79,7 +72,7 @@ fuse2_status fuse2_evaluate_structure(fuse2_calc *calc, const fuse2_structure *s
 {
     if (!calc || !s || !opt || !rec || (opt->ratt_dist > 0.0 && !rng))
         return FUSE2_RAISE(FUSE2_ERR_ARG, "evaluate: missing argument");
-    double t0 = seconds_now();
+    double t0 = fuse2_monotonic_seconds();
     rec->status = FUSE2_RECORD_CONVERGED;
     rec->reason[0] = '\0';
     rec->energy = 0.0;
@@ -151,7 +144,7 @@ done:
         rec->score = fuse2_acceptance_score(failed, per_atom, n0, opt->e_prec);
         rec->energy_per_atom = rec->score;
     }
-    rec->wall_seconds = seconds_now() - t0;
+    rec->wall_seconds = fuse2_monotonic_seconds() - t0;
     fuse2_relax_result_free(&result);
     return st;
 }

@@ -13,8 +13,9 @@
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "fuse2/clock.h"
 
 #define STORE_FORMAT "fuse2-campaign"
 
@@ -346,13 +347,6 @@ static hid_t table_file_type(hid_t mem_type)
 }
 
 /* ---- small helpers ---- */
-
-static double unix_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static fuse2_status buffer_reserve(row_buffer *b, size_t row_size, size_t rows)
 {
@@ -1008,7 +1002,7 @@ fuse2_status fuse2_store_begin_run(fuse2_store *st, const fuse2_store_run_row *r
 {
     FUSE2_CALL(check_writable(st));
     fuse2_store_run_row copy = *row;
-    if (!(copy.start_time > 0)) copy.start_time = unix_now(); /* > 0 marks a written row */
+    if (!(copy.start_time > 0)) copy.start_time = fuse2_unix_seconds(); /* > 0 marks a written row */
     int64_t index = st->written[T_RUNS];
     fuse2_status status = write_table(st, T_RUNS, index, 1, &copy);
     if (status != FUSE2_OK) {
@@ -1030,7 +1024,7 @@ fuse2_status fuse2_store_update_run(fuse2_store *st, int32_t run, const fuse2_st
     if (run < 0 || run >= st->written[T_RUNS])
         return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: no provenance run %d", st->path, (int)run);
     fuse2_store_run_row copy = *row;
-    if (!(copy.start_time > 0)) copy.start_time = unix_now();
+    if (!(copy.start_time > 0)) copy.start_time = fuse2_unix_seconds();
     fuse2_status status = write_table(st, T_RUNS, run, 1, &copy);
     if (status != FUSE2_OK) {
         st->failed = true;
@@ -1122,7 +1116,7 @@ fuse2_status fuse2_store_checkpoint(fuse2_store *st, fuse2_store_checkpoint_row 
     row->n_atoms = st->written[T_SPECIES];
     row->n_steps = st->written[T_STEPS];
     row->n_stages = st->written[T_STAGES];
-    if (!(row->unix_time > 0)) row->unix_time = unix_now(); /* > 0 marks a written row */
+    if (!(row->unix_time > 0)) row->unix_time = fuse2_unix_seconds(); /* > 0 marks a written row */
     FUSE2_CALL(buffer_push(st, T_CHECKPOINTS, row, 1));
     FUSE2_CALL(fuse2_store_flush(st));
     return FUSE2_OK;

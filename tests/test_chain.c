@@ -22,7 +22,8 @@ static const char *source_dir(void)
     return src;
 }
 
-/* A campaign whose calculator section is `calculator` (indented YAML). */
+/* A campaign whose calculator section is `calculator` (indented YAML),
+ * loaded and its calculator made once, as a campaign does before any work. */
 static fuse2_status load(const char *name, const char *calculator, fuse2_config *cfg)
 {
     char text[4096], file[128];
@@ -42,7 +43,16 @@ static fuse2_status load(const char *name, const char *calculator, fuse2_config 
     assert_non_null(libtext);
     test_write_file("SrTiO3-buck.lib", libtext);
     free(libtext);
-    return fuse2_config_load(test_write_file(file, text), cfg);
+    fuse2_status st = fuse2_config_load(test_write_file(file, text), cfg);
+    if (st != FUSE2_OK) return st;
+    fuse2_calc calc;
+    st = fuse2_config_calculator_create(cfg, &calc);
+    if (st != FUSE2_OK) {
+        fuse2_config_free(cfg);
+        return st;
+    }
+    fuse2_calc_destroy(&calc);
+    return FUSE2_OK;
 }
 
 static const char *TWO_STAGES = "  name: chain\n"

@@ -64,13 +64,18 @@ static const char *example_path(void)
 }
 
 /* Loading `path` fails with a message containing `needle`. */
+/* Loading, then making the calculator (values, files, elements), as a
+ * campaign does before any work, must fail with needle in the message. */
 static void assert_load_fails(const char *path, const char *needle)
 {
     fuse2_config cfg;
     fuse2_status st = fuse2_config_load(path, &cfg);
     if (st == FUSE2_OK) {
+        fuse2_calc calc;
+        st = fuse2_config_calculator_create(&cfg, &calc);
+        if (st == FUSE2_OK) fuse2_calc_destroy(&calc);
         fuse2_config_free(&cfg);
-        fail_msg("%s loaded, expected an error containing '%s'", path, needle);
+        if (st == FUSE2_OK) fail_msg("%s loaded, expected an error containing '%s'", path, needle);
     }
     test_assert_error_contains(needle);
 }

@@ -96,6 +96,7 @@ typedef struct fuse2_config {
 
     /* ---- calculator and relaxation ---- */
     char *calc_name;           /* registered calculator, e.g. "builtin" */
+    int calc_line;             /* line of its `name:` in the YAML file */
     fuse2_settings calc_settings; /* every other key of `calculator:` as text */
     fuse2_relax_options relax;
     double pressure_gpa;       /* relax.pressure as written in the file */
@@ -116,6 +117,13 @@ fuse2_status fuse2_config_init(fuse2_config *cfg);
  * error message. On failure cfg is left freed. */
 fuse2_status fuse2_config_load(const char *path, fuse2_config *cfg);
 void fuse2_config_free(fuse2_config *cfg);
+/* Makes the campaign's calculator and checks it against the composition:
+ * values, files, the stages of a chain, an element without a
+ * pseudopotential, POTCAR, charge or pair table. Nothing is run. Errors
+ * are "file:line: calculator 'name': ...". The loader checks only the key
+ * names, so that every rank does not make a calculator it may not use:
+ * `fuse2 check` and the workers (fuse2_worker_create) call this. */
+fuse2_status fuse2_config_calculator_create(const fuse2_config *cfg, fuse2_calc *calc);
 /* The fully resolved configuration (defaults filled in, derived values as
  * comments) as YAML that fuse2_config_load reads back to the same values. */
 fuse2_status fuse2_config_write_yaml(FILE *out, const fuse2_config *cfg);

@@ -35,8 +35,16 @@ int cmd_check(int argc, char **argv)
         fprintf(stderr, "fuse2 check: %s is not a valid campaign file\n", file);
         return 1;
     }
-    /* the loader has made the calculator once and checked it against the
-     * composition: nothing more to check here */
+    /* the loader checks key names; making the calculator once checks the
+     * values, the files and the composition's elements */
+    fuse2_calc calc;
+    if (fuse2_config_calculator_create(&cfg, &calc) != FUSE2_OK) {
+        fprintf(stderr, "%s\n", fuse2_error_message());
+        fprintf(stderr, "fuse2 check: %s is not a valid campaign file\n", file);
+        fuse2_config_free(&cfg);
+        return 1;
+    }
+    fuse2_calc_destroy(&calc);
     int rc = 0;
     if (fuse2_config_write_yaml(stdout, &cfg) != FUSE2_OK) rc = cli_fail("check");
     fuse2_config_free(&cfg);

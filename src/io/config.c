@@ -626,6 +626,7 @@ static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
             if (get_string(c, "name", val, &t)) {
                 replace_string(&cfg->calc_name, dup_string(t));
                 name_node = val;
+                cfg->calc_line = line_of(val);
             }
             continue;
         }
@@ -646,17 +647,15 @@ static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
     }
     /* the key check fuse2_calc_create makes, with a hint for typos */
     const char *names[64];
-    int nnames = 0, bad = 0;
+    int nnames = 0;
     for (const char *const *k = ops->keys; k && *k && nnames < 64; k++) names[nnames++] = *k;
     for (const char *const *k = ops->common_keys; k && *k && nnames < 64; k++) names[nnames++] = *k;
     for (int i = 0; i < c->nitems; i++) {
         const fuse2_setting *it = &c->items[i];
         if (fuse2_calc_key_known(ops, it->key)) {
-            if (!strcmp(it->key, "library") && access(it->value, R_OK) != 0) {
+            if (!strcmp(it->key, "library") && access(it->value, R_OK) != 0)
                 add_error(c, atoi(strrchr(it->origin, ':') + 1), "cannot read the potential library '%s'",
                           it->value);
-                bad = 1;
-            }
             continue;
         }
         const char *dot = strchr(it->key, '.');
@@ -670,7 +669,6 @@ static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
                 if (!reported)
                     add_error(c, atoi(strrchr(it->origin, ':') + 1),
                               "calculator setting '%s' must be a single value, got a list or mapping", head);
-                bad = 1;
                 continue;
             }
         }
@@ -683,27 +681,8 @@ static void parse_calculator(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
             snprintf(hint, sizeof hint, " (did you mean '%s'?)", near);
         add_error(c, atoi(strrchr(it->origin, ':') + 1), "unknown setting '%s' for calculator '%s'%s", it->key,
                   ops->name, hint);
-        bad = 1;
     }
-    if (bad) return;
-    /* everything else a calculator checks when it is made (values, files,
-     * the stages of a chain): made once here, so that a bad setting stops
-     * the campaign before any rank starts work. Nothing is run. */
-    fuse2_calc calc;
-    if (fuse2_calc_create(cfg->calc_name, &cfg->calc_settings, &calc) != FUSE2_OK) {
-        add_error(c, line_of(name_node), "calculator '%s': %s", cfg->calc_name, fuse2_error_message());
-        fuse2_error_clear();
-        return;
-    }
-    /* the composition is parsed before any other key (fuse2_config_load):
-     * settings that lack one of its elements (a pseudopotential, a POTCAR,
-     * a charge, a pair table) would fail every structure, so fail here */
-    if (cfg->composition.nelements > 0 &&
-        fuse2_calc_check_elements(&calc, cfg->composition.z, cfg->composition.nelements) != FUSE2_OK) {
-        add_error(c, line_of(name_node), "calculator '%s': %s", cfg->calc_name, fuse2_error_message());
-        fuse2_error_clear();
-    }
-    fuse2_calc_destroy(&calc);
+    /* values, files and elements: fuse2_config_calculator_create */
 }
 
 static void parse_relax(ctx *c, yaml_document_t *doc, const yaml_node_t *v)
@@ -971,6 +950,27 @@ static char *default_campaign_file(const char *path)
         memcpy(r + n, ".h5", 4);
     }
     return r;
+}
+
+fuse2_status fuse2_config_calculator_create(const fuse2_config *cfg, fuse2_calc *calc)
+{
+    const char *file = cfg->source ? cfg->source : "campaign";
+    if (fuse2_calc_create(cfg->calc_name, &cfg->calc_settings, calc) != FUSE2_OK) {
+        fuse2_error_prefix("%s:%d: calculator '%s': ", file, cfg->calc_line, cfg->calc_name);
+        fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+        return fuse2_error_code();
+    }
+    /* settings that lack one of the composition's elements would fail every
+     * structure: fail here instead */
+    if (cfg->composition.nelements > 0 &&
+        fuse2_calc_check_elements(calc, cfg->composition.z, cfg->composition.nelements) != FUSE2_OK) {
+        fuse2_status st = fuse2_error_code();
+        fuse2_error_prefix("%s:%d: calculator '%s': ", file, cfg->calc_line, cfg->calc_name);
+        fuse2_calc_destroy(calc);
+        fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+        return st;
+    }
+    return FUSE2_OK;
 }
 
 fuse2_status fuse2_config_load(const char *path, fuse2_config *cfg)

@@ -97,7 +97,7 @@ fuse2_status fuse2_worker_create(const fuse2_config *cfg, fuse2_worker **out)
     FUSE2_CALL_GOTO(st, fuse2_gen_constants_compute(&w->gen, &w->consts), fail);
     w->consts.ap = cfg->ap; /* the configuration's ap includes the oxidation-state rule (§17.1) */
     FUSE2_CALL_GOTO(st, fuse2_shape_tables_build(cfg->max_ax, &w->tables), fail);
-    FUSE2_CALL_GOTO(st, fuse2_calc_create(cfg->calc_name, &cfg->calc_settings, &w->calc), fail);
+    FUSE2_CALL_GOTO(st, fuse2_config_calculator_create(cfg, &w->calc), fail);
     w->calc_created = 1;
     w->eval.use_spglib = cfg->use_spglib;
     w->eval.symprec = cfg->symprec;

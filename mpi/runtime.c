@@ -167,31 +167,15 @@ static void check_signal(fuse2_controller *ctl, int *reported)
     }
 }
 
+static void check_signal_before_task(void *user, fuse2_controller *ctl) { check_signal(ctl, user); }
+
 /* One rank: the controller's tasks executed here, in turn. */
 fuse2_status fuse2_mpi_run_alone(fuse2_controller *ctl, const fuse2_mpi_executor *exec)
 {
-    fuse2_task task;
-    fuse2_task_result *res = NULL;
-    FUSE2_CALL(fuse2_task_init(&task));
-    fuse2_status st = fuse2_task_result_create(&res);
     exec->set_interrupt(exec->user, signal_interrupt, NULL);
     int reported = 0;
-    while (st == FUSE2_OK) {
-        check_signal(ctl, &reported);
-        if (fuse2_controller_done(ctl)) break;
-        int have = 0, interrupted = 0;
-        FUSE2_CALL_GOTO(st, fuse2_controller_next_task(ctl, &task, &have), out);
-        if (!have) break;
-        FUSE2_CALL_GOTO(st, exec->execute(exec->user, &task, res, &interrupted), out);
-        if (interrupted) continue; /* a signal: dropped, rerun on restart */
-        res->rank = 0;
-        FUSE2_CALL_GOTO(st, fuse2_controller_complete(ctl, res), out);
-        FUSE2_CALL_GOTO(st, fuse2_controller_poll(ctl), out);
-    }
-out:
-    fuse2_task_free(&task);
-    fuse2_task_result_destroy(res);
-    return st;
+    FUSE2_CALL(fuse2_controller_run_local(ctl, exec->execute, exec->user, check_signal_before_task, &reported));
+    return FUSE2_OK;
 }
 
 typedef struct worker_slot {

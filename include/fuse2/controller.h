@@ -138,6 +138,16 @@ void fuse2_controller_request_stop(fuse2_controller *c, const char *reason);
 int fuse2_controller_done(const fuse2_controller *c);
 /* Tasks handed out and not yet completed. */
 int fuse2_controller_running(const fuse2_controller *c);
+/* Executes one task (fuse2_worker_execute, or a benchmark's stand-in); a
+ * task it reports *interrupted is dropped and rerun on restart. */
+typedef fuse2_status (*fuse2_task_execute_fn)(void *user, const fuse2_task *task, fuse2_task_result *res,
+                                              int *interrupted);
+/* Runs the controller's tasks in this process, one after another, until it
+ * is done (fuse2-mpi on one rank, fuse2_campaign_run_serial). before_task
+ * (may be NULL) is called before each task, e.g. to turn a signal into
+ * fuse2_controller_request_stop. */
+fuse2_status fuse2_controller_run_local(fuse2_controller *c, fuse2_task_execute_fn execute, void *user,
+                                        void (*before_task)(void *user, fuse2_controller *c), void *before_user);
 /* Commits (final checkpoint), writes best CIFs and steps.csv into
  * output_dir, closes the file and frees c. summary may be NULL. On error
  * paths call it too: it never commits a half-decided state. */

@@ -1,11 +1,17 @@
 /* The campaign in one process: the controller hands out tasks and one
- * worker executes them in turn (fuse2/controller.h). fuse2-mpi -n 1 runs
- * this loop too. */
+ * worker executes them in turn (fuse2_controller_run_local, the loop
+ * fuse2-mpi runs on one rank too). */
 #include <string.h>
 
 #include "fuse2/config.h"
 #include "fuse2/controller.h"
 #include "fuse2/search.h"
+
+static fuse2_status execute_on_worker(void *user, const fuse2_task *task, fuse2_task_result *res, int *interrupted)
+{
+    FUSE2_CALL(fuse2_worker_execute(user, task, res, interrupted));
+    return FUSE2_OK;
+}
 
 fuse2_status fuse2_campaign_run_serial(const fuse2_config *cfg, const fuse2_campaign_options *opt,
                                        fuse2_campaign_summary *summary)
@@ -21,29 +27,15 @@ fuse2_status fuse2_campaign_run_serial(const fuse2_config *cfg, const fuse2_camp
     }
     fuse2_worker *worker = NULL;
     fuse2_controller *ctl = NULL;
-    fuse2_task_result *res = NULL;
-    fuse2_task task;
-    FUSE2_CALL(fuse2_task_init(&task));
     fuse2_status st = FUSE2_OK;
     FUSE2_CALL_GOTO(st, fuse2_worker_create(cfg, &worker), out);
-    FUSE2_CALL_GOTO(st, fuse2_task_result_create(&res), out);
     FUSE2_CALL_GOTO(st, fuse2_controller_open(cfg, &copt, &ctl), out);
-    while (!fuse2_controller_done(ctl)) {
-        int have = 0, interrupted = 0;
-        FUSE2_CALL_GOTO(st, fuse2_controller_next_task(ctl, &task, &have), out);
-        if (!have) break; /* one process: nothing can be running */
-        FUSE2_CALL_GOTO(st, fuse2_worker_execute(worker, &task, res, &interrupted), out);
-        res->rank = 0;
-        FUSE2_CALL_GOTO(st, fuse2_controller_complete(ctl, res), out);
-        FUSE2_CALL_GOTO(st, fuse2_controller_poll(ctl), out);
-    }
+    FUSE2_CALL_GOTO(st, fuse2_controller_run_local(ctl, execute_on_worker, worker, NULL, NULL), out);
 out:
     if (ctl) {
         fuse2_status cs = fuse2_controller_close(ctl, summary);
         if (st == FUSE2_OK) st = cs;
     }
-    fuse2_task_free(&task);
-    fuse2_task_result_destroy(res);
     fuse2_worker_destroy(worker);
     return st;
 }

@@ -1090,3 +1090,29 @@ out:
     free_controller(c);
     return st;
 }
+
+fuse2_status fuse2_controller_run_local(fuse2_controller *c, fuse2_task_execute_fn execute, void *user,
+                                        void (*before_task)(void *user, fuse2_controller *c), void *before_user)
+{
+    if (!c || !execute) return FUSE2_RAISE(FUSE2_ERR_ARG, "controller: missing argument");
+    fuse2_task task;
+    fuse2_task_result *res = NULL;
+    FUSE2_CALL(fuse2_task_init(&task));
+    fuse2_status st = fuse2_task_result_create(&res);
+    while (st == FUSE2_OK) {
+        if (before_task) before_task(before_user, c);
+        if (fuse2_controller_done(c)) break;
+        int have = 0, interrupted = 0;
+        FUSE2_CALL_GOTO(st, fuse2_controller_next_task(c, &task, &have), out);
+        if (!have) break; /* one process: nothing can be running */
+        FUSE2_CALL_GOTO(st, execute(user, &task, res, &interrupted), out);
+        if (interrupted) continue;
+        res->rank = 0;
+        FUSE2_CALL_GOTO(st, fuse2_controller_complete(c, res), out);
+        FUSE2_CALL_GOTO(st, fuse2_controller_poll(c), out);
+    }
+out:
+    fuse2_task_free(&task);
+    fuse2_task_result_destroy(res);
+    return st;
+}

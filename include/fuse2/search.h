@@ -220,6 +220,9 @@ typedef struct fuse2_pool_deal {
 fuse2_status fuse2_pool_deal_init(fuse2_pool_deal *d, const fuse2_pool_index *pool, int walker,
                                   int walkers, uint64_t seed);
 void fuse2_pool_deal_free(fuse2_pool_deal *d);
+/* The next entry dealt to d that nobody has used, copied into out and
+ * marked used; *index is its pool index, -1 when none is left. */
+fuse2_status fuse2_pool_deal_next(fuse2_pool_deal *d, fuse2_structure *out, int *index);
 /* A source handing out only d's entries, in d's order (its take() ignores
  * the rng it is given); it returns taken = 0 once they are used up. */
 void fuse2_pool_deal_source(fuse2_pool_deal *d, struct fuse2_pool_source *out);

@@ -292,19 +292,11 @@ static fuse2_status init_walker_slot(fuse2_controller *c, int i)
     return FUSE2_OK;
 }
 
-/* The next entry dealt to walker s that nobody has used: *index -1 when
- * none is left. */
+/* The next entry dealt to walker s that nobody has used (-1: none). */
 static fuse2_status deal_next(walker_slot *s, fuse2_structure *out, int *index)
 {
     *index = -1;
-    while (s->has_deal && s->deal.next < s->deal.n) {
-        int entry = s->deal.order[s->deal.next++], taken = 0;
-        FUSE2_CALL(s->deal.pool->take_index(s->deal.pool->user, entry, out, &taken));
-        if (taken) {
-            *index = entry;
-            break;
-        }
-    }
+    if (s->has_deal) FUSE2_CALL(fuse2_pool_deal_next(&s->deal, out, index));
     return FUSE2_OK;
 }
 

@@ -51,15 +51,26 @@ static int deal_available(void *user)
     return d->n - d->next;
 }
 
+fuse2_status fuse2_pool_deal_next(fuse2_pool_deal *d, fuse2_structure *out, int *index)
+{
+    *index = -1;
+    while (d->next < d->n) {
+        int entry = d->order[d->next++], taken = 0;
+        FUSE2_CALL(d->pool->take_index(d->pool->user, entry, out, &taken));
+        if (taken) {
+            *index = entry;
+            break;
+        }
+    }
+    return FUSE2_OK;
+}
+
 static fuse2_status deal_take(void *user, fuse2_rng *rng, fuse2_structure *out, int *taken)
 {
     (void)rng; /* the order was drawn once, from the walker's stream */
-    fuse2_pool_deal *d = user;
-    *taken = 0;
-    while (d->next < d->n && !*taken) {
-        int index = d->order[d->next++];
-        FUSE2_CALL(d->pool->take_index(d->pool->user, index, out, taken));
-    }
+    int index;
+    FUSE2_CALL(fuse2_pool_deal_next(user, out, &index));
+    *taken = index >= 0;
     return FUSE2_OK;
 }
 

@@ -1,9 +1,10 @@
 /* fuse2-mpi message protocol between rank 0 (controller) and the worker
  * ranks. All messages are on MPI_COMM_WORLD; bodies are packed byte
  * buffers (MPI_BYTE) in the layout below, native byte order (all ranks of
- * one job share it). Rank 0 never blocks on one worker: it keeps one
- * MPI_Irecv (MPI_ANY_SOURCE) open and polls it; idle ranks poll with a
- * short sleep instead of spinning in a blocking receive (toolchain.md).
+ * one job share it). Rank 0 never blocks on one worker: it polls with
+ * MPI_Iprobe (MPI_ANY_SOURCE) and receives what has arrived; idle ranks poll
+ * with a short sleep instead of spinning in a blocking receive
+ * (toolchain.md).
  *
  *   tag         direction        body
  *   TASK        0 -> worker      task: i32 kind, walker, step, ntrials,

@@ -13,6 +13,7 @@
 #define FUSE2_POOL_H
 
 #include "fuse2/error.h"
+#include "fuse2/store.h"
 #include "fuse2/structure.h"
 
 #ifdef __cplusplus
@@ -22,7 +23,8 @@ extern "C" {
 struct fuse2_config;
 struct fuse2_pool_index;
 
-enum { FUSE2_POOL_SOURCE_LEN = 128 };
+/* sources go into the campaign file as they are */
+enum { FUSE2_POOL_SOURCE_LEN = FUSE2_STORE_SOURCE_LEN };
 
 typedef struct fuse2_pool {
     int n, capacity;

@@ -273,10 +273,9 @@ static fuse2_status chain_check_elements(void *state, const int *z, int n)
     chain *ch = state;
     for (int k = 0; k < ch->nstages; k++)
         if (fuse2_calc_check_elements(&ch->stages[k].calc, z, n) != FUSE2_OK) {
-            char msg[2048];
-            snprintf(msg, sizeof msg, "%s", fuse2_error_message());
-            fuse2_error_clear();
-            return FUSE2_RAISE(FUSE2_ERR_ARG, "stage %d (%s): %s", k + 1, ch->stages[k].name, msg);
+            fuse2_error_prefix("stage %d (%s): ", k + 1, ch->stages[k].name);
+            fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+            return fuse2_error_code();
         }
     return FUSE2_OK;
 }

@@ -21,9 +21,6 @@
 #include "fuse2/structure_io.h"
 #include "fuse2/submodule.h"
 
-/* pool sources go into the campaign file as they are */
-_Static_assert((int)FUSE2_POOL_SOURCE_LEN == (int)FUSE2_STORE_SOURCE_LEN, "pool source length");
-
 void fuse2_pool_init(fuse2_pool *p) { memset(p, 0, sizeof *p); }
 
 void fuse2_pool_free(fuse2_pool *p)

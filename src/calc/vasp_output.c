@@ -686,15 +686,22 @@ fuse2_status fuse2_vasp_parse_run(const char *dir, const char *stdout_name,
         FUSE2_CALL_GOTO(status, fuse2_vasp_oszicar_parse_string(oszicar_text, path, &osz), done);
         have_osz = 1;
     }
-    FUSE2_CALL_GOTO(status, read_optional(dir, "vasprun.xml", path, sizeof path, &vasprun_text), done);
-    if (vasprun_text) {
-        FUSE2_CALL_GOTO(status, fuse2_vasp_vasprun_parse_string(vasprun_text, path, &vr), done);
-        have_vr = 1;
-    }
     FUSE2_CALL_GOTO(status, read_optional(dir, "OUTCAR", path, sizeof path, &outcar_text), done);
     if (outcar_text) {
         FUSE2_CALL_GOTO(status, fuse2_vasp_outcar_parse_string(outcar_text, path, &oc), done);
         have_oc = 1;
+    }
+    /* vasprun.xml, the largest file of a run, only when it is needed: as the
+     * last source of the energy, or to say whether a cut OUTCAR's run left a
+     * cut vasprun.xml too */
+    int oc_energy = have_oc && (isfinite(oc.energy_sigma0) || oc.energy_nonfinite);
+    int osz_energy = have_osz && (isfinite(osz.energy_sigma0) || osz.energy_nonfinite);
+    if ((!oc_energy && !osz_energy) || (have_oc && !oc.normal_end)) {
+        FUSE2_CALL_GOTO(status, read_optional(dir, "vasprun.xml", path, sizeof path, &vasprun_text), done);
+        if (vasprun_text) {
+            FUSE2_CALL_GOTO(status, fuse2_vasp_vasprun_parse_string(vasprun_text, path, &vr), done);
+            have_vr = 1;
+        }
     }
 
     /* the signature: first fatal message of the OUTCAR, else of stdout */
@@ -705,10 +712,10 @@ fuse2_status fuse2_vasp_parse_run(const char *dir, const char *stdout_name,
     /* energy: OUTCAR's E(sigma->0), else OSZICAR's E0, else vasprun.xml's */
     int nonfinite = 0;
     const char *energy_source = "OUTCAR";
-    if (have_oc && (isfinite(oc.energy_sigma0) || oc.energy_nonfinite)) {
+    if (oc_energy) {
         out->energy = oc.energy_sigma0;
         nonfinite = oc.energy_nonfinite;
-    } else if (have_osz && (isfinite(osz.energy_sigma0) || osz.energy_nonfinite)) {
+    } else if (osz_energy) {
         out->energy = osz.energy_sigma0;
         nonfinite = osz.energy_nonfinite;
         energy_source = "OSZICAR";

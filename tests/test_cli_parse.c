@@ -23,22 +23,6 @@
 #include "fuse2/structure.h"
 #include "fuse2/structure_io.h"
 
-static char cmd[8192];
-
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-    const char *cli = getenv("FUSE2_CLI");
-    if (!cli) fail_msg("FUSE2_CLI is not set (run through ctest)");
-    int n = snprintf(cmd, sizeof cmd, "'%s' ", cli);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    return test_run_capture(cmd, out);
-}
-
 static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int sh(const char *fmt, ...)
 {
@@ -50,21 +34,6 @@ static int sh(const char *fmt, ...)
     return test_run_capture(line, NULL);
 }
 
-/* The number after "key": in a JSON text (fails if missing). */
-static double json_value(const char *text, const char *key)
-{
-    char pattern[128];
-    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
-    const char *p = strstr(text, pattern);
-    if (!p) fail_msg("no \"%s\" in output:\n%s", key, text);
-    return strtod(p + strlen(pattern), NULL);
-}
-
-static void assert_contains(const char *text, const char *needle)
-{
-    if (!strstr(text, needle)) fail_msg("'%s' not in output:\n%s", needle, text);
-}
-
 /* ---- GULP ---- */
 
 static void test_gulp_reference_directory_and_file(void **state)
@@ -72,31 +41,31 @@ static void test_gulp_reference_directory_and_file(void **state)
     (void)state;
     const char *dir = test_shared_path("testdata/gulp/ysrtio-icsd-3");
     char *out;
-    int rc = run(&out, "parse --code gulp '%s' --json", dir);
+    int rc = test_run_cli(&out, "parse --code gulp '%s' --json", dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "\"code\": \"gulp\"");
-    assert_contains(out, "\"status\": \"converged\"");
-    assert_contains(out, "\"reason\": \"\"");
-    assert_contains(out, "gulp.got\"");
-    ASSERT_NEAR(json_value(out, "energy"), -247.28322670, 1e-8);
-    ASSERT_NEAR(json_value(out, "energy_per_atom"), -247.28322670 / 6, 1e-8);
-    assert_int_equal((int)json_value(out, "natoms"), 6);
-    assert_int_equal((int)json_value(out, "steps"), 1);
-    assert_contains(out, "\"cell\": {");
-    assert_contains(out, "\"lattice\": [");
+    test_assert_contains(out, "\"code\": \"gulp\"");
+    test_assert_contains(out, "\"status\": \"converged\"");
+    test_assert_contains(out, "\"reason\": \"\"");
+    test_assert_contains(out, "gulp.got\"");
+    ASSERT_NEAR(test_json_number(out, "energy"), -247.28322670, 1e-8);
+    ASSERT_NEAR(test_json_number(out, "energy_per_atom"), -247.28322670 / 6, 1e-8);
+    assert_int_equal((int)test_json_number(out, "natoms"), 6);
+    assert_int_equal((int)test_json_number(out, "steps"), 1);
+    test_assert_contains(out, "\"cell\": {");
+    test_assert_contains(out, "\"lattice\": [");
     /* GULP's final cell: a = b = 4.510281, c = 3.067830 */
-    ASSERT_NEAR(json_value(out, "a"), 4.510281, 2e-6);
-    ASSERT_NEAR(json_value(out, "c"), 3.067830, 2e-6);
-    ASSERT_NEAR(json_value(out, "alpha"), 90.0, 1e-3);
+    ASSERT_NEAR(test_json_number(out, "a"), 4.510281, 2e-6);
+    ASSERT_NEAR(test_json_number(out, "c"), 3.067830, 2e-6);
+    ASSERT_NEAR(test_json_number(out, "alpha"), 90.0, 1e-3);
     free(out);
 
     /* the output file itself, human text */
-    rc = run(&out, "parse --code gulp '%s/gulp.got'", dir);
+    rc = test_run_cli(&out, "parse --code gulp '%s/gulp.got'", dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "converged");
-    assert_contains(out, "-247.28322670 eV");
-    assert_contains(out, "6 atoms");
-    assert_contains(out, "cell");
+    test_assert_contains(out, "converged");
+    test_assert_contains(out, "-247.28322670 eV");
+    test_assert_contains(out, "6 atoms");
+    test_assert_contains(out, "cell");
     free(out);
 }
 
@@ -108,10 +77,10 @@ static void test_gulp_run_without_verdict_is_a_failed_run(void **state)
     snprintf(dir, sizeof dir, "%s/gulp-failed", test_tmpdir());
     assert_int_equal(sh("mkdir -p '%s' && grep -v 'Optimisation achieved' '%s' > '%s/gulp.got'", dir, src, dir), 0);
     char *out;
-    int rc = run(&out, "parse --code gulp '%s' --json", dir);
+    int rc = test_run_cli(&out, "parse --code gulp '%s' --json", dir);
     assert_int_equal(rc, 3);
-    assert_contains(out, "\"status\": \"unparsable\"");
-    assert_contains(out, "without a verdict");
+    test_assert_contains(out, "\"status\": \"unparsable\"");
+    test_assert_contains(out, "without a verdict");
     free(out);
 
     /* GULP giving up: not converged, with its signature */
@@ -119,16 +88,16 @@ static void test_gulp_run_without_verdict_is_a_failed_run(void **state)
                         "optimise ****/' '%s' > '%s/gulp.got'",
                         src, dir),
                      0);
-    rc = run(&out, "parse --code gulp '%s/gulp.got' --json", dir);
+    rc = test_run_cli(&out, "parse --code gulp '%s/gulp.got' --json", dir);
     assert_int_equal(rc, 3);
-    assert_contains(out, "\"status\": \"not_converged\"");
-    assert_contains(out, "\"signature\": \"");
-    ASSERT_NEAR(json_value(out, "energy"), -247.28322670, 1e-8);
+    test_assert_contains(out, "\"status\": \"not_converged\"");
+    test_assert_contains(out, "\"signature\": \"");
+    ASSERT_NEAR(test_json_number(out, "energy"), -247.28322670, 1e-8);
     free(out);
-    rc = run(&out, "parse --code gulp '%s/gulp.got'", dir);
+    rc = test_run_cli(&out, "parse --code gulp '%s/gulp.got'", dir);
     assert_int_equal(rc, 3);
-    assert_contains(out, "not_converged");
-    assert_contains(out, "reason");
+    test_assert_contains(out, "not_converged");
+    test_assert_contains(out, "reason");
     free(out);
 }
 
@@ -154,16 +123,16 @@ static void test_vasp_relaxation_directory_and_outcar(void **state)
     char *out;
     char written[1024];
     snprintf(written, sizeof written, "%s/nboc-final.vasp", test_tmpdir());
-    int rc = run(&out, "parse --code vasp '%s' --json --structure '%s'", dir, written);
+    int rc = test_run_cli(&out, "parse --code vasp '%s' --json --structure '%s'", dir, written);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "\"status\": \"converged\"");
-    ASSERT_NEAR(json_value(out, "energy"), -253.79850546, 1e-8);
-    ASSERT_NEAR(json_value(out, "energy_per_atom"), -253.79850546 / 32, 1e-8);
-    assert_int_equal((int)json_value(out, "natoms"), 32);
-    assert_true(json_value(out, "steps") >= 1);
-    assert_contains(out, "\"stress\": [");
-    assert_true(json_value(out, "max_force") < 0.1);
-    double volume = json_value(out, "volume");
+    test_assert_contains(out, "\"status\": \"converged\"");
+    ASSERT_NEAR(test_json_number(out, "energy"), -253.79850546, 1e-8);
+    ASSERT_NEAR(test_json_number(out, "energy_per_atom"), -253.79850546 / 32, 1e-8);
+    assert_int_equal((int)test_json_number(out, "natoms"), 32);
+    assert_true(test_json_number(out, "steps") >= 1);
+    test_assert_contains(out, "\"stress\": [");
+    assert_true(test_json_number(out, "max_force") < 0.1);
+    double volume = test_json_number(out, "volume");
     free(out);
     /* the written final structure reads back */
     fuse2_structure s = {0};
@@ -172,11 +141,11 @@ static void test_vasp_relaxation_directory_and_outcar(void **state)
     ASSERT_NEAR(fabs(fuse2_structure_volume(&s)), volume, 1e-6 * volume);
     fuse2_structure_free(&s);
 
-    rc = run(&out, "parse --code vasp '%s/OUTCAR'", dir);
+    rc = test_run_cli(&out, "parse --code vasp '%s/OUTCAR'", dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "converged");
-    assert_contains(out, "-253.79850546 eV");
-    assert_contains(out, "32 atoms");
+    test_assert_contains(out, "converged");
+    test_assert_contains(out, "-253.79850546 eV");
+    test_assert_contains(out, "32 atoms");
     free(out);
 }
 
@@ -235,32 +204,32 @@ static void test_qe_scf_output_and_truncated_copy(void **state)
     kept_dir(scratch, "qe-", dir, sizeof dir);
 
     char *out;
-    int rc = run(&out, "parse --code qe '%s' --json", dir);
+    int rc = test_run_cli(&out, "parse --code qe '%s' --json", dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "\"code\": \"qe\"");
-    assert_contains(out, "\"status\": \"converged\"");
-    assert_contains(out, "pw.out\"");
-    ASSERT_NEAR(json_value(out, "energy"), r.energy, 1e-6);
-    ASSERT_NEAR(json_value(out, "energy_per_atom"), r.energy / 2, 1e-6);
-    assert_int_equal((int)json_value(out, "natoms"), 2);
-    ASSERT_NEAR(json_value(out, "volume"), fabs(fuse2_structure_volume(&s)), 1e-3);
-    ASSERT_NEAR(json_value(out, "alpha"), 60.0, 1e-3);
+    test_assert_contains(out, "\"code\": \"qe\"");
+    test_assert_contains(out, "\"status\": \"converged\"");
+    test_assert_contains(out, "pw.out\"");
+    ASSERT_NEAR(test_json_number(out, "energy"), r.energy, 1e-6);
+    ASSERT_NEAR(test_json_number(out, "energy_per_atom"), r.energy / 2, 1e-6);
+    assert_int_equal((int)test_json_number(out, "natoms"), 2);
+    ASSERT_NEAR(test_json_number(out, "volume"), fabs(fuse2_structure_volume(&s)), 1e-3);
+    ASSERT_NEAR(test_json_number(out, "alpha"), 60.0, 1e-3);
     free(out);
 
     /* the output file, text */
-    rc = run(&out, "parse --code qe '%s/pw.out'", dir);
+    rc = test_run_cli(&out, "parse --code qe '%s/pw.out'", dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "converged");
-    assert_contains(out, "Si2, 2 atoms");
+    test_assert_contains(out, "converged");
+    test_assert_contains(out, "Si2, 2 atoms");
     free(out);
 
     /* the run died before "JOB DONE.": unparsable, exit 3, energy still shown */
     char cut[1024];
     snprintf(cut, sizeof cut, "%s/pw-truncated.out", test_tmpdir());
     assert_int_equal(sh("grep -v 'JOB DONE' '%s/pw.out' > '%s'", dir, cut), 0);
-    rc = run(&out, "parse --code qe '%s' --json", cut);
+    rc = test_run_cli(&out, "parse --code qe '%s' --json", cut);
     assert_int_equal(rc, 3);
-    assert_contains(out, "\"status\": \"unparsable\"");
+    test_assert_contains(out, "\"status\": \"unparsable\"");
     free(out);
 
     fuse2_calc_result_free(&r);
@@ -322,25 +291,25 @@ static void test_lammps_relaxation_directory(void **state)
     fuse2_ext_output_free(&o);
 
     char *out;
-    int rc = run(&out, "parse --code lammps '%s' --json", dir);
+    int rc = test_run_cli(&out, "parse --code lammps '%s' --json", dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "\"code\": \"lammps\"");
-    assert_contains(out, "\"status\": \"converged\"");
-    ASSERT_NEAR(json_value(out, "energy"), r.energy, 1e-6);
-    ASSERT_NEAR(json_value(out, "energy_per_atom"), r.energy / 5, 1e-6);
-    assert_int_equal((int)json_value(out, "natoms"), 5);
-    assert_true(json_value(out, "steps") >= 1);
-    ASSERT_NEAR(json_value(out, "volume"), fabs(fuse2_structure_volume(&s)), 1e-6);
-    assert_contains(out, "\"formula\": \"");
+    test_assert_contains(out, "\"code\": \"lammps\"");
+    test_assert_contains(out, "\"status\": \"converged\"");
+    ASSERT_NEAR(test_json_number(out, "energy"), r.energy, 1e-6);
+    ASSERT_NEAR(test_json_number(out, "energy_per_atom"), r.energy / 5, 1e-6);
+    assert_int_equal((int)test_json_number(out, "natoms"), 5);
+    assert_true(test_json_number(out, "steps") >= 1);
+    ASSERT_NEAR(test_json_number(out, "volume"), fabs(fuse2_structure_volume(&s)), 1e-6);
+    test_assert_contains(out, "\"formula\": \"");
     free(out);
 
     /* log.lammps names its directory; CIF written */
     char cif[1024];
     snprintf(cif, sizeof cif, "%s/srtio3-lammps.cif", test_tmpdir());
-    rc = run(&out, "parse --code lammps '%s/log.lammps' --structure '%s'", dir, cif);
+    rc = test_run_cli(&out, "parse --code lammps '%s/log.lammps' --structure '%s'", dir, cif);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
-    assert_contains(out, "converged");
-    assert_contains(out, "5 atoms");
+    test_assert_contains(out, "converged");
+    test_assert_contains(out, "5 atoms");
     free(out);
     fuse2_structure back = {0};
     ASSERT_OK(fuse2_structure_read(cif, FUSE2_FORMAT_AUTO, &back));
@@ -349,10 +318,10 @@ static void test_lammps_relaxation_directory(void **state)
 
     /* a run that did not finish: the final files gone */
     assert_int_equal(sh("rm -f '%s/fuse2_final.txt'", dir), 0);
-    rc = run(&out, "parse --code lammps '%s' --json", dir);
+    rc = test_run_cli(&out, "parse --code lammps '%s' --json", dir);
     assert_int_equal(rc, 3);
-    assert_contains(out, "\"status\": \"unparsable\"");
-    assert_contains(out, "did not finish");
+    test_assert_contains(out, "\"status\": \"unparsable\"");
+    test_assert_contains(out, "did not finish");
     free(out);
 
     fuse2_relax_result_free(&r);
@@ -367,12 +336,12 @@ static void test_errors_and_usage(void **state)
     (void)state;
     char *out;
     /* a missing path: exit 1, named */
-    assert_int_equal(run(&out, "parse --code gulp /nonexistent/gulp.got"), 1);
-    assert_contains(out, "/nonexistent/gulp.got");
-    assert_contains(out, "no such file");
+    assert_int_equal(test_run_cli(&out, "parse --code gulp /nonexistent/gulp.got"), 1);
+    test_assert_contains(out, "/nonexistent/gulp.got");
+    test_assert_contains(out, "no such file");
     free(out);
-    assert_int_equal(run(&out, "parse --code vasp /nonexistent/run --json"), 1);
-    assert_contains(out, "/nonexistent/run");
+    assert_int_equal(test_run_cli(&out, "parse --code vasp /nonexistent/run --json"), 1);
+    test_assert_contains(out, "/nonexistent/run");
     free(out);
     /* a directory without the code's outputs: exit 1 */
     char empty[1024];
@@ -380,8 +349,8 @@ static void test_errors_and_usage(void **state)
     assert_int_equal(sh("mkdir -p '%s'", empty), 0);
     const char *codes[] = {"gulp", "vasp", "qe", "lammps"};
     for (int i = 0; i < 4; i++) {
-        assert_int_equal(run(&out, "parse --code %s '%s'", codes[i], empty), 1);
-        assert_contains(out, "empty-run");
+        assert_int_equal(test_run_cli(&out, "parse --code %s '%s'", codes[i], empty), 1);
+        test_assert_contains(out, "empty-run");
         free(out);
     }
     /* compressed outputs are not read: said so, with the command to run */
@@ -389,39 +358,39 @@ static void test_errors_and_usage(void **state)
     snprintf(packed, sizeof packed, "%s/packed-run", test_tmpdir());
     const char *src = test_shared_path("testdata/vasp/nboc-relax");
     assert_int_equal(sh("mkdir -p '%s' && cp '%s/OUTCAR.gz' '%s/vasprun.xml.gz' '%s/'", packed, src, src, packed), 0);
-    assert_int_equal(run(&out, "parse --code vasp '%s'", packed), 1);
-    assert_contains(out, "OUTCAR.gz found");
-    assert_contains(out, "vasprun.xml.gz found");
-    assert_contains(out, "decompress it first (gunzip -k");
+    assert_int_equal(test_run_cli(&out, "parse --code vasp '%s'", packed), 1);
+    test_assert_contains(out, "OUTCAR.gz found");
+    test_assert_contains(out, "vasprun.xml.gz found");
+    test_assert_contains(out, "decompress it first (gunzip -k");
     free(out);
     /* with CONTCAR and OSZICAR beside them (the shared run as stored) */
-    assert_int_equal(run(&out, "parse --code vasp '%s' --json", src), 1);
-    assert_contains(out, "OUTCAR.gz found but no OUTCAR");
+    assert_int_equal(test_run_cli(&out, "parse --code vasp '%s' --json", src), 1);
+    test_assert_contains(out, "OUTCAR.gz found but no OUTCAR");
     free(out);
     /* a compressed file named directly, for any code */
-    assert_int_equal(run(&out, "parse --code vasp '%s/OUTCAR.gz'", packed), 1);
-    assert_contains(out, "is compressed (.gz): decompress it first");
+    assert_int_equal(test_run_cli(&out, "parse --code vasp '%s/OUTCAR.gz'", packed), 1);
+    test_assert_contains(out, "is compressed (.gz): decompress it first");
     free(out);
-    assert_int_equal(run(&out, "parse --code gulp '%s/OUTCAR.gz'", packed), 1);
-    assert_contains(out, "is compressed");
+    assert_int_equal(test_run_cli(&out, "parse --code gulp '%s/OUTCAR.gz'", packed), 1);
+    test_assert_contains(out, "is compressed");
     free(out);
     /* usage: exit 2 */
-    assert_int_equal(run(&out, "parse '%s'", empty), 2);
-    assert_contains(out, "--code");
+    assert_int_equal(test_run_cli(&out, "parse '%s'", empty), 2);
+    test_assert_contains(out, "--code");
     free(out);
-    assert_int_equal(run(&out, "parse --code castep '%s'", empty), 2);
-    assert_contains(out, "castep");
+    assert_int_equal(test_run_cli(&out, "parse --code castep '%s'", empty), 2);
+    test_assert_contains(out, "castep");
     free(out);
-    assert_int_equal(run(&out, "parse --code gulp"), 2);
+    assert_int_equal(test_run_cli(&out, "parse --code gulp"), 2);
     free(out);
-    assert_int_equal(run(&out, "parse --code gulp '%s' --frobnicate", empty), 2);
+    assert_int_equal(test_run_cli(&out, "parse --code gulp '%s' --frobnicate", empty), 2);
     free(out);
     /* help */
-    assert_int_equal(run(&out, "parse --help"), 0);
-    assert_contains(out, "usage: fuse2 parse");
+    assert_int_equal(test_run_cli(&out, "parse --help"), 0);
+    test_assert_contains(out, "usage: fuse2 parse");
     free(out);
-    assert_int_equal(run(&out, "--help"), 0);
-    assert_contains(out, "parse");
+    assert_int_equal(test_run_cli(&out, "--help"), 0);
+    test_assert_contains(out, "parse");
     free(out);
 }
 

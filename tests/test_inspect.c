@@ -26,22 +26,6 @@
 
 /* ---- running the CLI ---- */
 
-static char cmd[8192];
-
-static int run(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int run(char **out, const char *fmt, ...)
-{
-    const char *cli = getenv("FUSE2_CLI");
-    if (!cli) fail_msg("FUSE2_CLI is not set (run through ctest)");
-    int n = snprintf(cmd, sizeof cmd, "'%s' ", cli);
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
-    va_end(ap);
-    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
-    return test_run_capture(cmd, out);
-}
-
 /* ---- a small JSON reader for the CLI's output ---- */
 
 /* Start of the value of "key" at nesting depth `depth` (1: the top-level
@@ -370,7 +354,7 @@ static void test_inspect_json_reports_best_energies_acceptance_and_moves(void **
 {
     (void)state;
     char *out;
-    int rc = run(&out, "inspect '%s' --json", fx.path);
+    int rc = test_run_cli(&out, "inspect '%s' --json", fx.path);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     span top = whole(out);
     assert_non_null(strstr(out, "\"composition\": \"NaCl\""));
@@ -491,7 +475,7 @@ static void test_inspect_committed_ignores_rows_after_the_last_checkpoint(void *
 {
     (void)state;
     char *out;
-    int rc = run(&out, "inspect '%s' --json --committed", fx.path);
+    int rc = test_run_cli(&out, "inspect '%s' --json --committed", fx.path);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     span top = whole(out);
     int b = lowest_row(fx.committed_rows);
@@ -511,7 +495,7 @@ static void test_inspect_text_names_best_walker_and_space_group(void **state)
 {
     (void)state;
     char *out;
-    int rc = run(&out, "inspect '%s'", fx.path);
+    int rc = test_run_cli(&out, "inspect '%s'", fx.path);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     int b = lowest_row(fx.nrows);
     char want[128];
@@ -576,7 +560,7 @@ static void check_best_export(const char *format, const char *ext)
     char dir[512];
     snprintf(dir, sizeof dir, "%s/best-%s", test_tmpdir(), format);
     char *out;
-    int rc = run(&out, "export '%s' --best 3 --format %s -o '%s'", fx.path, format, dir);
+    int rc = test_run_cli(&out, "export '%s' --best 3 --format %s -o '%s'", fx.path, format, dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     free(out);
     char names[8][256];
@@ -626,7 +610,7 @@ static void test_export_walker_step_member_and_start_structures(void **state)
     snprintf(dir, sizeof dir, "%s/chosen", test_tmpdir());
     char *out;
     /* every trial of walker 1 step 2, the failed one included */
-    int rc = run(&out, "export '%s' --walker 1 --step 2 -o '%s'", fx.path, dir);
+    int rc = test_run_cli(&out, "export '%s' --walker 1 --step 2 -o '%s'", fx.path, dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     free(out);
     char names[8][256];
@@ -635,7 +619,7 @@ static void test_export_walker_step_member_and_start_structures(void **state)
     assert_string_equal(names[1], "w1_s2_t1.cif");
 
     /* one trial, the start structure, as POSCAR */
-    rc = run(&out, "export '%s' --walker 0 --step 1 --trial 1 --start --format poscar -o '%s'", fx.path, dir);
+    rc = test_run_cli(&out, "export '%s' --walker 0 --step 1 --trial 1 --start --format poscar -o '%s'", fx.path, dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     free(out);
     int id = -1;
@@ -651,7 +635,7 @@ static void test_export_walker_step_member_and_start_structures(void **state)
     fuse2_structure_free(&want);
 
     /* an initial-population member */
-    rc = run(&out, "export '%s' --member 3 -o '%s'", fx.path, dir);
+    rc = test_run_cli(&out, "export '%s' --member 3 -o '%s'", fx.path, dir);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     free(out);
     snprintf(path, sizeof path, "%s/m3.cif", dir);
@@ -666,11 +650,11 @@ static void test_bad_files_and_selections_give_clear_errors(void **state)
 {
     (void)state;
     char *out;
-    assert_int_equal(run(&out, "inspect /nonexistent/campaign.h5"), 1);
+    assert_int_equal(test_run_cli(&out, "inspect /nonexistent/campaign.h5"), 1);
     assert_non_null(strstr(out, "/nonexistent/campaign.h5"));
     free(out);
     const char *text = test_write_file("notes.h5", "not a campaign\n");
-    assert_int_equal(run(&out, "inspect '%s'", text), 1);
+    assert_int_equal(test_run_cli(&out, "inspect '%s'", text), 1);
     assert_non_null(strstr(out, "not a fuse2 campaign file"));
     free(out);
     /* an HDF5 file that is not a campaign */
@@ -679,31 +663,31 @@ static void test_bad_files_and_selections_give_clear_errors(void **state)
     hid_t f = H5Fcreate(h5, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     assert_true(f >= 0);
     H5Fclose(f);
-    assert_int_equal(run(&out, "export '%s' --best 1", h5), 1);
+    assert_int_equal(test_run_cli(&out, "export '%s' --best 1", h5), 1);
     assert_non_null(strstr(out, "not a fuse2 campaign file"));
     free(out);
 
-    assert_int_equal(run(&out, "export '%s' --walker 7 --step 0 -o '%s'", fx.path, test_tmpdir()), 1);
+    assert_int_equal(test_run_cli(&out, "export '%s' --walker 7 --step 0 -o '%s'", fx.path, test_tmpdir()), 1);
     assert_non_null(strstr(out, "walker 7 out of range"));
     free(out);
-    assert_int_equal(run(&out, "export '%s' --walker 1 --step 9 -o '%s'", fx.path, test_tmpdir()), 1);
+    assert_int_equal(test_run_cli(&out, "export '%s' --walker 1 --step 9 -o '%s'", fx.path, test_tmpdir()), 1);
     assert_non_null(strstr(out, "walker 1 has no step 9 (steps 0..3 are decided)"));
     free(out);
-    assert_int_equal(run(&out, "export '%s' --walker 1 --step 1 --trial 5 -o '%s'", fx.path, test_tmpdir()), 1);
+    assert_int_equal(test_run_cli(&out, "export '%s' --walker 1 --step 1 --trial 5 -o '%s'", fx.path, test_tmpdir()), 1);
     assert_non_null(strstr(out, "no trial 5"));
     free(out);
-    assert_int_equal(run(&out, "export '%s' --member 4 -o '%s'", fx.path, test_tmpdir()), 1);
+    assert_int_equal(test_run_cli(&out, "export '%s' --member 4 -o '%s'", fx.path, test_tmpdir()), 1);
     assert_non_null(strstr(out, "member 4 out of range"));
     free(out);
     /* usage errors exit 2 */
-    assert_int_equal(run(&out, "export '%s'", fx.path), 2);
+    assert_int_equal(test_run_cli(&out, "export '%s'", fx.path), 2);
     free(out);
-    assert_int_equal(run(&out, "inspect '%s' --bogus", fx.path), 2);
+    assert_int_equal(test_run_cli(&out, "inspect '%s' --bogus", fx.path), 2);
     free(out);
-    assert_int_equal(run(&out, "inspect --help"), 0);
+    assert_int_equal(test_run_cli(&out, "inspect --help"), 0);
     assert_non_null(strstr(out, "usage: fuse2 inspect"));
     free(out);
-    assert_int_equal(run(&out, "export --help"), 0);
+    assert_int_equal(test_run_cli(&out, "export --help"), 0);
     assert_non_null(strstr(out, "usage: fuse2 export"));
     free(out);
 }
@@ -737,7 +721,7 @@ static void test_plot_is_a_png_of_the_requested_size_with_content(void **state)
     char png[512];
     snprintf(png, sizeof png, "%s/energy.png", test_tmpdir());
     char *out;
-    int rc = run(&out, "inspect '%s' --plot '%s' --width 640 --height 480", fx.path, png);
+    int rc = test_run_cli(&out, "inspect '%s' --plot '%s' --width 640 --height 480", fx.path, png);
     if (rc != 0) fail_msg("exit %d:\n%s", rc, out);
     free(out);
     int w, h;
@@ -810,7 +794,7 @@ static void test_inspect_follows_a_file_another_process_writes(void **state)
     int64_t last_steps = -1;
     for (int i = 0; i < 6; i++) {
         char *out;
-        int rc = run(&out, i == 3 ? "inspect '%s' --json --plot '%s'" : "inspect '%s' --json", path, png);
+        int rc = test_run_cli(&out, i == 3 ? "inspect '%s' --json --plot '%s'" : "inspect '%s' --json", path, png);
         if (rc != 0) {
             kill(pid, SIGKILL);
             waitpid(pid, NULL, 0);
@@ -830,13 +814,13 @@ static void test_inspect_follows_a_file_another_process_writes(void **state)
 
     /* the file a killed writer left: committed <= written, still readable */
     char *out;
-    int rc = run(&out, "inspect '%s' --json", path);
+    int rc = test_run_cli(&out, "inspect '%s' --json", path);
     if (rc != 0) fail_msg("inspect after SIGKILL: exit %d:\n%s", rc, out);
     span rows = json_object(whole(out), "rows");
     assert_true(json_number_of(rows, "structures_committed") <= json_number_of(rows, "structures_written"));
     assert_true(json_number_of(rows, "steps_written") >= (double)last_steps);
     free(out);
-    rc = run(&out, "export '%s' --best 2 --committed -o '%s/killed'", path, test_tmpdir());
+    rc = test_run_cli(&out, "export '%s' --best 2 --committed -o '%s/killed'", path, test_tmpdir());
     if (rc != 0) fail_msg("export after SIGKILL: exit %d:\n%s", rc, out);
     free(out);
 }

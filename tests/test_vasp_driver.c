@@ -203,11 +203,6 @@ static void relax_with(fuse2_structure *s, fuse2_relax_result *r)
     fuse2_calc_destroy(&calc);
 }
 
-static void assert_contains(const char *text, const char *needle)
-{
-    if (!strstr(text, needle)) fail_msg("'%s' not found in:\n%s", needle, text);
-}
-
 /* ---- (1) a converged replay ---- */
 
 static void test_replay_converges_in_input_order(void **state)
@@ -269,14 +264,14 @@ static void test_replay_converges_in_input_order(void **state)
     ASSERT_OK(fuse2_poscar_read_string(poscar, "POSCAR", &written));
     for (int i = 0; i < 32; i++) assert_int_equal(written.species[i], original.species[i]);
     char *incar = read_in(save, "INCAR");
-    assert_contains(incar, "ENCUT = 520\n");
-    assert_contains(incar, "PREC = Accurate\n");
-    assert_contains(incar, "LWAVE = .FALSE.\n");
-    assert_contains(incar, "MAGMOM = 16*0.6 16*0\n");
-    assert_contains(incar, "IBRION = 2\n");
-    assert_contains(incar, "ISIF = 3\n");
-    assert_contains(incar, "NSW = 60\n");
-    assert_contains(incar, "EDIFFG = -0.02\n");
+    test_assert_contains(incar, "ENCUT = 520\n");
+    test_assert_contains(incar, "PREC = Accurate\n");
+    test_assert_contains(incar, "LWAVE = .FALSE.\n");
+    test_assert_contains(incar, "MAGMOM = 16*0.6 16*0\n");
+    test_assert_contains(incar, "IBRION = 2\n");
+    test_assert_contains(incar, "ISIF = 3\n");
+    test_assert_contains(incar, "NSW = 60\n");
+    test_assert_contains(incar, "EDIFFG = -0.02\n");
     assert_null(strstr(incar, "ISYM"));
     assert_null(strstr(incar, "KSPACING"));
     char *kpoints = read_in(save, "KPOINTS");
@@ -284,7 +279,7 @@ static void test_replay_converges_in_input_order(void **state)
     ASSERT_OK(fuse2_vasp_kspacing_mesh(original.lattice, 0.3, mesh));
     char want[64];
     snprintf(want, sizeof want, "Gamma\n%d %d %d\n", mesh[0], mesh[1], mesh[2]);
-    assert_contains(kpoints, want);
+    test_assert_contains(kpoints, want);
     /* a converged run leaves nothing behind */
     assert_int_equal(count_entries(scratch, NULL, 0), 0);
     free(potcar);
@@ -317,9 +312,9 @@ static void test_single_point(void **state)
     ASSERT_OK(fuse2_calc_compute(&calc, &shuffled, &r));
     ASSERT_NEAR(r.energy, E_FINAL, 1e-8);
     char *incar = read_in(save, "INCAR");
-    assert_contains(incar, "NSW = 0\n");
-    assert_contains(incar, "IBRION = -1\n");
-    assert_contains(incar, "KSPACING = 0.5\n");
+    test_assert_contains(incar, "NSW = 0\n");
+    test_assert_contains(incar, "IBRION = -1\n");
+    test_assert_contains(incar, "KSPACING = 0.5\n");
     assert_null(strstr(incar, "NSW = 100"));
     assert_null(strstr(incar, "ISIF"));
     /* KSPACING in INCAR: no KPOINTS file */
@@ -349,15 +344,15 @@ static void test_zbrent_crash_keeps_directory(void **state)
     relax_with(&s, &r);
     print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
     assert_int_equal(r.status, FUSE2_RELAX_FAILED);
-    assert_contains(r.reason, "crashed");
-    assert_contains(r.reason, "ZBRENT");
+    test_assert_contains(r.reason, "crashed");
+    test_assert_contains(r.reason, "ZBRENT");
     /* failed runs keep their directory; its POTCAR follows its POSCAR:
      * without species_order, first appearance (O first here) */
     char name[256];
     assert_int_equal(count_entries(scratch, name, sizeof name), 1);
     char dir[PATH_MAX + 256];
     snprintf(dir, sizeof dir, "%s/%s", scratch, name);
-    assert_contains(r.reason, dir);
+    test_assert_contains(r.reason, dir);
     int species[FUSE2_VASP_MAX_SPECIES], n = 0;
     ASSERT_OK(fuse2_vasp_species_order(&shuffled, NULL, 0, species, &n));
     assert_int_equal(n, 3);
@@ -376,7 +371,7 @@ static void test_zbrent_crash_keeps_directory(void **state)
     ASSERT_OK(fuse2_poscar_read_string(poscar, "POSCAR", &written));
     assert_int_equal(written.species[0], species[0]);
     assert_int_equal(written.species[31], species[2]);
-    assert_contains(kpoints, "Gamma\n2 2 2\n");
+    test_assert_contains(kpoints, "Gamma\n2 2 2\n");
     char wavecar[2 * PATH_MAX];
     snprintf(wavecar, sizeof wavecar, "%s/WAVECAR", dir);
     assert_int_not_equal(access(wavecar, F_OK), 0); /* delete_wavecar */
@@ -406,10 +401,10 @@ static void test_pricel_retried_with_isym0(void **state)
     print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
     if (r.status != FUSE2_RELAX_CONVERGED) fail_msg("status %s: %s", fuse2_relax_status_name(r.status), r.reason);
     ASSERT_NEAR(r.energy, E_FINAL, 1e-8);
-    assert_contains(r.reason, "ISYM = 0");
-    assert_contains(r.reason, "PRICEL");
+    test_assert_contains(r.reason, "ISYM = 0");
+    test_assert_contains(r.reason, "PRICEL");
     char *incar = read_in(save, "INCAR"); /* the retry's */
-    assert_contains(incar, "ISYM = 0\n");
+    test_assert_contains(incar, "ISYM = 0\n");
     assert_null(strstr(incar, "ISYM = 2"));
     /* the failed first attempt was superseded and removed */
     assert_int_equal(count_entries(scratch, NULL, 0), 0);
@@ -434,8 +429,8 @@ static void test_pricel_without_retry_fails(void **state)
     relax_with(&s, &r);
     print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
     assert_int_equal(r.status, FUSE2_RELAX_FAILED);
-    assert_contains(r.reason, "crashed");
-    assert_contains(r.reason, "PRICEL");
+    test_assert_contains(r.reason, "crashed");
+    test_assert_contains(r.reason, "PRICEL");
     char *incar = read_in(save, "INCAR");
     assert_null(strstr(incar, "ISYM"));
     assert_int_equal(count_entries(scratch, NULL, 0), 1);
@@ -464,11 +459,11 @@ static void test_configured_electronic_retry(void **state)
     print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
     if (r.status != FUSE2_RELAX_CONVERGED) fail_msg("status %s: %s", fuse2_relax_status_name(r.status), r.reason);
     ASSERT_NEAR(r.energy, E_FINAL, 1e-8);
-    assert_contains(r.reason, "ALGO = Normal, NELM = 200");
-    assert_contains(r.reason, "EDDDAV");
+    test_assert_contains(r.reason, "ALGO = Normal, NELM = 200");
+    test_assert_contains(r.reason, "EDDDAV");
     char *incar = read_in(save, "INCAR"); /* the retry's */
-    assert_contains(incar, "ALGO = Normal\n");
-    assert_contains(incar, "NELM = 200\n");
+    test_assert_contains(incar, "ALGO = Normal\n");
+    test_assert_contains(incar, "NELM = 200\n");
     assert_null(strstr(incar, "Fast"));
     assert_null(strstr(incar, "ISYM")); /* the symmetry fix is not applied */
     assert_int_equal(count_entries(scratch, NULL, 0), 0);
@@ -493,7 +488,7 @@ static void test_configured_electronic_retry(void **state)
         relax_with(&s, &r);
         if (k == 0) {
             assert_int_equal(r.status, FUSE2_RELAX_FAILED);
-            assert_contains(r.reason, "EDDDAV");
+            test_assert_contains(r.reason, "EDDDAV");
             assert_null(strstr(r.reason, "retried"));
             assert_int_equal(count_entries(scratch, NULL, 0), 1);
         } else {
@@ -519,7 +514,7 @@ static void test_hang_times_out(void **state)
     relax_with(&s, &r);
     print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
     assert_int_equal(r.status, FUSE2_RELAX_TIMED_OUT);
-    assert_contains(r.reason, "timed_out");
+    test_assert_contains(r.reason, "timed_out");
     /* the limit plus the 2 s kill grace, with room for a loaded machine */
     assert_true(r.wall_seconds >= 1.0 && r.wall_seconds < 1.0 + 2.0 + 2.0);
     fuse2_structure_free(&s);
@@ -577,7 +572,7 @@ static void test_unconverged_force_tolerance(void **state)
     print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
     if (r.status != FUSE2_RELAX_MAX_STEPS) fail_msg("status %s: %s", fuse2_relax_status_name(r.status), r.reason);
     ASSERT_NEAR(r.energy, E_FINAL, 1e-8);
-    assert_contains(r.reason, "not_converged");
+    test_assert_contains(r.reason, "not_converged");
     fuse2_relax_result_free(&r);
 
     set("force_tolerance", "0.01");
@@ -585,8 +580,8 @@ static void test_unconverged_force_tolerance(void **state)
     relax_with(&s, &r);
     print_message("%s: %s\n", fuse2_relax_status_name(r.status), r.reason);
     assert_int_equal(r.status, FUSE2_RELAX_FAILED);
-    assert_contains(r.reason, "not_converged");
-    assert_contains(r.reason, "force_tolerance 0.01");
+    test_assert_contains(r.reason, "not_converged");
+    test_assert_contains(r.reason, "force_tolerance 0.01");
     fuse2_structure_free(&s);
     fuse2_relax_result_free(&r);
 }

@@ -96,6 +96,34 @@ int test_run_capture(const char *command, char **out)
     return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
 }
 
+int test_run_cli(char **out, const char *fmt, ...)
+{
+    static char cmd[8192];
+    const char *cli = getenv("FUSE2_CLI");
+    if (!cli) fail_msg("FUSE2_CLI is not set (run through ctest)");
+    int n = snprintf(cmd, sizeof cmd, "'%s' ", cli);
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cmd + n, sizeof cmd - (size_t)n, fmt, ap);
+    va_end(ap);
+    strncat(cmd, " 2>&1", sizeof cmd - strlen(cmd) - 1);
+    return test_run_capture(cmd, out);
+}
+
+double test_json_number(const char *text, const char *key)
+{
+    char pattern[128];
+    snprintf(pattern, sizeof pattern, "\"%s\": ", key);
+    const char *p = strstr(text, pattern);
+    if (!p) fail_msg("no \"%s\" in output:\n%s", key, text);
+    return strtod(p + strlen(pattern), NULL);
+}
+
+void test_assert_contains(const char *text, const char *needle)
+{
+    if (!strstr(text, needle)) fail_msg("'%s' not found in:\n%s", needle, text);
+}
+
 /* ---- random numbers ---- */
 
 /* Keeps the test stream apart from any library stream with the same seed. */

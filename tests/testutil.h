@@ -43,6 +43,13 @@ char *test_read_file(const char *path);
 void test_assert_error_contains(const char *needle);
 /* Runs a shell command, captures stdout to *out (malloc'ed), returns exit code. */
 int test_run_capture(const char *command, char **out);
+/* Runs the fuse2 CLI ($FUSE2_CLI, set by ctest) with the arguments of fmt,
+ * stderr merged into stdout; *out and the exit code as test_run_capture. */
+int test_run_cli(char **out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The number after "key": in a JSON text (fails the test if missing). */
+double test_json_number(const char *text, const char *key);
+/* Fails the test unless needle occurs in text. */
+void test_assert_contains(const char *text, const char *needle);
 
 /* ---- random numbers ----
  * All test randomness comes from one Philox stream of include/fuse2/rng.h per

@@ -60,6 +60,10 @@ fuse2_status fuse2_cif_read_string(const char *text, const char *name, double me
  * written as xyz strings, atoms are the symmetry-distinct ones. */
 fuse2_status fuse2_cif_write(const char *path, const fuse2_structure *s, const char *title,
                              int symmetrize, double symprec);
+/* P1 CIF with comment lines (each "# ...\n") after the first line: a record
+ * that CIF data names cannot hold. */
+fuse2_status fuse2_cif_write_commented(const char *path, const fuse2_structure *s, const char *title,
+                                       const char *comments);
 
 /* POSCAR/CONTCAR, VASP 5 (species line) and VASP 4 when species are in the
  * title line; Direct or Cartesian; scale factor (negative = target volume);

@@ -68,27 +68,6 @@ static fuse2_status make_dir(const char *dir)
     return FUSE2_OK;
 }
 
-/* CIF comments after the first line: CIF data names cannot hold the record. */
-static fuse2_status add_cif_comments(const char *path, const char *comments)
-{
-    char *text;
-    FUSE2_CALL(fuse2_text_file_read(path, &text));
-    char *eol = strchr(text, '\n');
-    size_t head = eol ? (size_t)(eol - text) + 1 : strlen(text);
-    FILE *f = fopen(path, "w");
-    if (!f) {
-        free(text);
-        return FUSE2_RAISE(FUSE2_ERR_IO, "%s: cannot open for writing: %s", path, strerror(errno));
-    }
-    fwrite(text, 1, head, f);
-    fputs(comments, f);
-    fputs(text + head, f);
-    free(text);
-    int failed = ferror(f);
-    if (fclose(f) != 0 || failed) return FUSE2_RAISE(FUSE2_ERR_IO, "%s: write failed", path);
-    return FUSE2_OK;
-}
-
 static fuse2_status write_record(export_job *job, const fuse2_store_structure_row *row, const char *stem)
 {
     fuse2_structure s = {0};
@@ -115,8 +94,7 @@ static fuse2_status write_record(export_job *job, const fuse2_store_structure_ro
                  "# energy_per_atom %.10f eV/atom, energy %.10f eV, status %s, space group %s\n"
                  "# structure: %s\n",
                  job->campaign, (long long)row->id, where, row->energy_per_atom, row->energy, status, sg, which);
-        st = fuse2_cif_write(path, &s, title, 0, 0);
-        if (st == FUSE2_OK) st = add_cif_comments(path, comments);
+        st = fuse2_cif_write_commented(path, &s, title, comments);
     } else {
         snprintf(title, sizeof title, "%s %s E/atom %.10f eV/atom E %.10f eV %s SG %s row %lld %s", formula, where,
                  row->energy_per_atom, row->energy, status, sg, (long long)row->id, job->start ? "start" : "relaxed");

@@ -837,7 +837,7 @@ static void block_name(const char *title, const fuse2_structure *s, char *buf, i
     if (!buf[0]) snprintf(buf, (size_t)size, "fuse2");
 }
 
-static fuse2_status write_cif_file(const char *path, const char *title,
+static fuse2_status write_cif_file(const char *path, const char *title, const char *comments,
                                    const fuse2_structure *s, const char *symbol, int number,
                                    int nops, const int (*rotations)[3][3],
                                    const double (*translations)[3], const int *write_atom,
@@ -850,7 +850,7 @@ static fuse2_status write_cif_file(const char *path, const char *title,
 
     FILE *f = fopen(path, "w");
     if (!f) return FUSE2_RAISE(FUSE2_ERR_IO, "%s: cannot open for writing", path);
-    fprintf(f, "# written by fuse2\ndata_%s\n", name);
+    fprintf(f, "# written by fuse2\n%sdata_%s\n", comments ? comments : "", name);
     fprintf(f, "_symmetry_space_group_name_H-M    '%s'\n", symbol);
     fprintf(f, "_symmetry_Int_Tables_number       %d\n", number);
     static const char *const cell_tags[6] = {"_cell_length_a", "_cell_length_b",
@@ -883,14 +883,15 @@ static fuse2_status write_cif_file(const char *path, const char *title,
     return FUSE2_OK;
 }
 
-static fuse2_status write_p1(const char *path, const fuse2_structure *s, const char *title)
+static fuse2_status write_p1(const char *path, const fuse2_structure *s, const char *title,
+                             const char *comments)
 {
     int identity[1][3][3] = {{{1, 0, 0}, {0, 1, 0}, {0, 0, 1}}};
     double zero[1][3] = {{0, 0, 0}};
     int *ones = malloc((size_t)s->natoms * sizeof *ones);
     if (!ones) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "cannot allocate %d atoms", s->natoms);
     for (int i = 0; i < s->natoms; i++) ones[i] = 1;
-    fuse2_status status = write_cif_file(path, title, s, "P 1", 1, 1,
+    fuse2_status status = write_cif_file(path, title, comments, s, "P 1", 1, 1,
                                          (const int(*)[3][3])identity,
                                          (const double(*)[3])zero, ones, ones);
     free(ones);
@@ -936,7 +937,7 @@ static fuse2_status write_symmetrized(const char *path, const fuse2_structure *s
         multiplicity[first]++;
     }
     FUSE2_CALL_GOTO(status,
-                    write_cif_file(path, title, &standard, group.international, group.number,
+                    write_cif_file(path, title, NULL, &standard, group.international, group.number,
                                    nops, (const int(*)[3][3])rotations,
                                    (const double(*)[3])translations, write_atom, multiplicity),
                     done);
@@ -960,7 +961,16 @@ fuse2_status fuse2_cif_write(const char *path, const fuse2_structure *s, const c
             return FUSE2_RAISE(FUSE2_ERR_ARG, "symmetry tolerance %g must be > 0 A", symprec);
         FUSE2_CALL(write_symmetrized(path, s, title, symprec));
     } else {
-        FUSE2_CALL(write_p1(path, s, title));
+        FUSE2_CALL(write_p1(path, s, title, NULL));
     }
+    return FUSE2_OK;
+}
+
+fuse2_status fuse2_cif_write_commented(const char *path, const fuse2_structure *s, const char *title,
+                                       const char *comments)
+{
+    if (!path || !s) return FUSE2_RAISE(FUSE2_ERR_ARG, "fuse2_cif_write_commented: NULL argument");
+    FUSE2_CALL(fuse2_structure_validate(s, path));
+    FUSE2_CALL(write_p1(path, s, title, comments));
     return FUSE2_OK;
 }

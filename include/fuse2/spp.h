@@ -9,6 +9,7 @@
 
 #include <stddef.h>
 
+#include "fuse2/calc.h"
 #include "fuse2/error.h"
 #include "fuse2/potential.h"
 
@@ -19,6 +20,14 @@ extern "C" {
 /* FUSE2's SPP stages: `cutp 11.0 2.0` (Å). */
 #define FUSE2_SPP_CUTOFF 11.0
 #define FUSE2_SPP_TAPER 2.0
+
+/* The SPP settings a calculator shares (builtin, gulp): spp_cutoff and
+ * spp_taper (Å, defaults FUSE2_SPP_CUTOFF/TAPER, 0 < cutoff, 0 <= taper <=
+ * cutoff) and spp_legacy_duplicates (default 0) into the outputs; each of
+ * them without spp_path is an error naming its origin. Whether spp_path
+ * itself is usable is the caller's check. */
+fuse2_status fuse2_spp_settings_parse(const fuse2_settings *settings, double *cutoff, double *taper,
+                                      int *legacy_duplicates);
 
 /* The table file of the pair (a, b), element symbols as written ("Sr"):
  * root/A-B/A-B.POT with upper-cased symbols (FUSE2's name), then a-b as

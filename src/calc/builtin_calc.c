@@ -47,29 +47,16 @@ static void builtin_destroy(void *state)
 
 static fuse2_status parse_spp(const fuse2_settings *settings, builtin_state *b, int *coulomb_default)
 {
-    const char *origin = NULL, *v;
-    double cutoff = FUSE2_SPP_CUTOFF, taper = FUSE2_SPP_TAPER;
+    const char *origin = NULL;
+    double cutoff, taper;
+    FUSE2_CALL(fuse2_spp_settings_parse(settings, &cutoff, &taper, &b->spp_duplicates));
     const char *path = fuse2_settings_get(settings, "spp_path", &origin);
-    const char *dependent[] = {"spp_cutoff", "spp_taper", "spp_legacy_duplicates"};
-    for (int k = 0; k < 3 && !path; k++)
-        if (fuse2_settings_get(settings, dependent[k], &origin))
-            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' needs 'spp_path'", origin ? origin : "settings",
-                               dependent[k]);
     if (!path) return FUSE2_OK;
     const char *path_origin = origin ? origin : "settings";
     struct stat sb;
     if (!*path || stat(path, &sb) != 0 || !S_ISDIR(sb.st_mode) || access(path, R_OK | X_OK) != 0)
         return FUSE2_RAISE(FUSE2_ERR_IO, "%s: spp_path '%s' is not a readable directory (FUSE2's SPP library: "
                            "DIR/A-B/A-B.POT per element pair)", path_origin, path);
-    if ((v = fuse2_settings_get(settings, "spp_cutoff", &origin)))
-        FUSE2_CALL(fuse2_setting_parse_double("spp_cutoff", v, origin, &cutoff));
-    if ((v = fuse2_settings_get(settings, "spp_taper", &origin)))
-        FUSE2_CALL(fuse2_setting_parse_double("spp_taper", v, origin, &taper));
-    if ((v = fuse2_settings_get(settings, "spp_legacy_duplicates", &origin)))
-        FUSE2_CALL(fuse2_setting_parse_bool("spp_legacy_duplicates", v, origin, &b->spp_duplicates));
-    if (!(cutoff > 0) || !(taper >= 0) || taper > cutoff)
-        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: need spp_cutoff > 0 and 0 <= spp_taper <= spp_cutoff (got %g, %g)",
-                           origin ? origin : "settings", cutoff, taper);
     b->spp_path = strdup(path);
     b->spp_origin = strdup(path_origin);
     if (!b->spp_path || !b->spp_origin) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "builtin settings");

@@ -303,11 +303,10 @@ static fuse2_status parse_settings(const fuse2_settings *settings, gulp_calc *g)
         g->spp_origin = strdup(origin_or(origin));
         if (!g->spp_origin) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "GULP settings");
     }
-    if ((v = fuse2_settings_get(settings, "spp_legacy_duplicates", &origin))) {
-        FUSE2_CALL(fuse2_setting_parse_bool("spp_legacy_duplicates", v, origin, &g->spp_duplicates));
-        if (!g->spp_path)
-            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: 'spp_legacy_duplicates' needs 'spp_path'", origin_or(origin));
-    }
+    /* FUSE2 runs its SPP tables with `cutp 11.0 2.0` (the builtin's
+     * spp_cutoff/spp_taper, same defaults) */
+    double cutoff, taper;
+    FUSE2_CALL(fuse2_spp_settings_parse(settings, &cutoff, &taper, &g->spp_duplicates));
     v = fuse2_settings_get(settings, "dump", &origin);
     if (v) {
         /* a plain name: the dump is read back from the scratch directory */
@@ -323,20 +322,6 @@ static fuse2_status parse_settings(const fuse2_settings *settings, gulp_calc *g)
     if (!g->dump) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "GULP settings");
     FUSE2_CALL(parse_keywords(settings, g)); /* after spp_path: noelectro */
     FUSE2_CALL(parse_options(settings, g));
-    /* FUSE2 runs its SPP tables with `cutp 11.0 2.0` (the builtin's
-     * spp_cutoff/spp_taper, same defaults) */
-    double cutoff = FUSE2_SPP_CUTOFF, taper = FUSE2_SPP_TAPER;
-    const char *dependent[] = {"spp_cutoff", "spp_taper"};
-    for (int k = 0; k < 2; k++)
-        if (fuse2_settings_get(settings, dependent[k], &origin) && !g->spp_path)
-            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' needs 'spp_path'", origin_or(origin), dependent[k]);
-    if ((v = fuse2_settings_get(settings, "spp_cutoff", &origin)))
-        FUSE2_CALL(fuse2_setting_parse_double("spp_cutoff", v, origin, &cutoff));
-    if ((v = fuse2_settings_get(settings, "spp_taper", &origin)))
-        FUSE2_CALL(fuse2_setting_parse_double("spp_taper", v, origin, &taper));
-    if (!(cutoff > 0) || !(taper >= 0) || taper > cutoff)
-        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: need spp_cutoff > 0 and 0 <= spp_taper <= spp_cutoff (got %g, %g)",
-                           origin_or(origin), cutoff, taper);
     int user_cutp = 0;
     for (int i = 0; i < g->noptions; i++) {
         size_t len;

@@ -76,3 +76,29 @@ done:
     if (st != FUSE2_OK) fuse2_error_push_frame(__FILE__, __LINE__, __func__);
     return st;
 }
+
+fuse2_status fuse2_spp_settings_parse(const fuse2_settings *settings, double *cutoff, double *taper,
+                                      int *legacy_duplicates)
+{
+    *cutoff = FUSE2_SPP_CUTOFF;
+    *taper = FUSE2_SPP_TAPER;
+    *legacy_duplicates = 0;
+    const char *origin = NULL, *v;
+    int have_path = fuse2_settings_get(settings, "spp_path", NULL) != NULL;
+    const char *dependent[] = {"spp_cutoff", "spp_taper", "spp_legacy_duplicates"};
+    for (int k = 0; k < 3 && !have_path; k++)
+        if (fuse2_settings_get(settings, dependent[k], &origin))
+            return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: '%s' needs 'spp_path'", origin ? origin : "settings",
+                               dependent[k]);
+    if (!have_path) return FUSE2_OK;
+    if ((v = fuse2_settings_get(settings, "spp_cutoff", &origin)))
+        FUSE2_CALL(fuse2_setting_parse_double("spp_cutoff", v, origin, cutoff));
+    if ((v = fuse2_settings_get(settings, "spp_taper", &origin)))
+        FUSE2_CALL(fuse2_setting_parse_double("spp_taper", v, origin, taper));
+    if ((v = fuse2_settings_get(settings, "spp_legacy_duplicates", &origin)))
+        FUSE2_CALL(fuse2_setting_parse_bool("spp_legacy_duplicates", v, origin, legacy_duplicates));
+    if (!(*cutoff > 0) || !(*taper >= 0) || *taper > *cutoff)
+        return FUSE2_RAISE(FUSE2_ERR_ARG, "%s: need spp_cutoff > 0 and 0 <= spp_taper <= spp_cutoff (got %g, %g)",
+                           origin ? origin : "settings", *cutoff, *taper);
+    return FUSE2_OK;
+}

@@ -104,6 +104,12 @@ fuse2_status fuse2_vasp_write_incar(const char *path, const fuse2_vasp_kv *pairs
 fuse2_status fuse2_vasp_check_kpoints_conflict(const fuse2_vasp_kv *pairs, int npairs,
                                                const fuse2_vasp_kpoints *kpoints);
 
+/* The POTCAR directory name of an element under a setup: the setup itself
+ * when it names the element ("Ca_sv", pymatgen style), else symbol + setup
+ * ("_sv", ASE style; "" = the bare symbol). A setup starting with the
+ * symbol but followed by a letter is another element ("Cl" for C). */
+void fuse2_vasp_potcar_name(const char *symbol, const char *setup, char *name, size_t size);
+
 /* POTCAR: concatenates <pp_path>/<subdir>/<name>/POTCAR for each species in
  * order (the POSCAR species order), name = symbol + suffix from `setups`
  * (key: element symbol, value: a suffix such as "_sv", or a full directory

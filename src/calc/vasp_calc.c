@@ -409,12 +409,8 @@ static fuse2_status parse_potcar(vasp_calc *v, const fuse2_settings *settings)
             FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_NOMEM, "VASP settings");
         /* the element is known here: its POTCAR can be checked now (same
          * naming rule as fuse2_vasp_write_potcar) */
-        size_t symlen = strlen(sym);
         char name[128];
-        if (!strncmp(it->value, sym, symlen) && !isalpha((unsigned char)it->value[symlen]))
-            snprintf(name, sizeof name, "%s", it->value);
-        else
-            snprintf(name, sizeof name, "%s%s", sym, it->value);
+        fuse2_vasp_potcar_name(sym, it->value, name, sizeof name);
         snprintf(path, sizeof path, "%s/%s/%s/POTCAR", dir, sub, name);
         if (access(path, R_OK) != 0)
             FUSE2_RAISE_GOTO(st, done, FUSE2_ERR_ARG, "%s: 'setups.%s': no POTCAR %s: %s", origin_or(it->origin),
@@ -972,12 +968,8 @@ static fuse2_status vasp_check_elements(void *state, const int *z, int n)
                 setup = v->setups[j].value;
                 origin = v->setup_origin[j];
             }
-        size_t symlen = strlen(el->symbol);
         char name[128], path[4400];
-        if (!strncmp(setup, el->symbol, symlen) && !isalpha((unsigned char)setup[symlen]))
-            snprintf(name, sizeof name, "%s", setup);
-        else
-            snprintf(name, sizeof name, "%s%s", el->symbol, setup);
+        fuse2_vasp_potcar_name(el->symbol, setup, name, sizeof name);
         snprintf(path, sizeof path, "%s/%s/%s/POTCAR", v->potcar_dir, v->potcar_subdir, name);
         struct stat sb;
         if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || access(path, R_OK) != 0)

@@ -303,6 +303,15 @@ fuse2_status fuse2_vasp_write_incar(const char *path, const fuse2_vasp_kv *pairs
 /* ---- POTCAR ---- */
 
 
+void fuse2_vasp_potcar_name(const char *symbol, const char *setup, char *name, size_t size)
+{
+    size_t symlen = strlen(symbol);
+    if (strncmp(setup, symbol, symlen) == 0 && !isalpha((unsigned char)setup[symlen]))
+        snprintf(name, size, "%s", setup);
+    else
+        snprintf(name, size, "%s%s", symbol, setup);
+}
+
 fuse2_status fuse2_vasp_write_potcar(const char *path, const int *species, int nspecies,
                                      const char *pp_path, const char *subdir,
                                      const fuse2_vasp_kv *setups, int nsetups)
@@ -329,13 +338,7 @@ fuse2_status fuse2_vasp_write_potcar(const char *path, const int *species, int n
             if (setups[j].key && setups[j].value && strcmp(setups[j].key, el->symbol) == 0)
                 setup = setups[j].value;
         char name[64];
-        size_t symlen = strlen(el->symbol);
-        /* "Ca_sv" (pymatgen style) or "_sv" (ASE style); a value starting with
-         * the symbol but followed by a letter is another element ("Cl" for C) */
-        if (strncmp(setup, el->symbol, symlen) == 0 && !isalpha((unsigned char)setup[symlen]))
-            snprintf(name, sizeof name, "%s", setup);
-        else
-            snprintf(name, sizeof name, "%s%s", el->symbol, setup);
+        fuse2_vasp_potcar_name(el->symbol, setup, name, sizeof name);
         if (strchr(name, '/') || strstr(name, ".."))
             FUSE2_RAISE_GOTO(status, done, FUSE2_ERR_ARG, "POTCAR setup '%s' for %s is not a directory name",
                              setup, el->symbol);

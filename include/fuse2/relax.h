@@ -82,6 +82,10 @@ typedef struct fuse2_relax_result {
 } fuse2_relax_result;
 
 void fuse2_relax_options_default(fuse2_relax_options *opt);
+/* The convergence measures: the largest |F_i| of n forces (eV/Å) and the
+ * largest |sigma_ab + P delta_ab| (eV/Å^3) at external pressure P. */
+double fuse2_max_force(const double (*forces)[3], int n);
+double fuse2_max_stress(const double stress[3][3], double pressure);
 void fuse2_relax_result_init(fuse2_relax_result *r);
 void fuse2_relax_result_free(fuse2_relax_result *r);
 const char *fuse2_relax_status_name(fuse2_relax_status status);

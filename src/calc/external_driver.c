@@ -252,22 +252,12 @@ fuse2_status fuse2_ext_output_to_relax_result(const fuse2_ext_output *out, const
     result->max_force = NAN;
     result->max_stress = NAN;
     if (out->has_forces && out->structure.natoms == n) {
-        double m = 0;
-        for (int i = 0; i < n; i++) {
-            for (int k = 0; k < 3; k++) result->final.forces[i][k] = out->forces[i][k];
-            m = fmax(m, sqrt(out->forces[i][0] * out->forces[i][0] + out->forces[i][1] * out->forces[i][1] +
-                             out->forces[i][2] * out->forces[i][2]));
-        }
-        result->max_force = m;
+        memcpy(result->final.forces, out->forces, (size_t)n * sizeof result->final.forces[0]);
+        result->max_force = fuse2_max_force((const double(*)[3])out->forces, n);
     }
     if (out->has_stress) {
-        double m = 0;
-        for (int a = 0; a < 3; a++)
-            for (int b = 0; b < 3; b++) {
-                result->final.stress[a][b] = out->stress[a][b];
-                m = fmax(m, fabs(out->stress[a][b] + (a == b ? P : 0)));
-            }
-        result->max_stress = m;
+        memcpy(result->final.stress, out->stress, sizeof result->final.stress);
+        result->max_stress = fuse2_max_stress((const double(*)[3])out->stress, P);
     }
     return FUSE2_OK;
 }

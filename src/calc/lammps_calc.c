@@ -875,12 +875,8 @@ static fuse2_status lammps_parse(void *state, const char *dir, const fuse2_struc
     char crit[128];
     stopping_criterion(log ? log : "", crit, sizeof crit);
     if (!crit[0] && screen) stopping_criterion(screen, crit, sizeof crit);
-    double fm = 0, sm = 0;
-    for (int i = 0; i < n; i++)
-        fm = fmax(fm, sqrt(out->forces[i][0] * out->forces[i][0] + out->forces[i][1] * out->forces[i][1] +
-                           out->forces[i][2] * out->forces[i][2]));
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) sm = fmax(sm, fabs(out->stress[a][b] + (a == b ? map.pressure : 0)));
+    double fm = fuse2_max_force((const double(*)[3])out->forces, n);
+    double sm = fuse2_max_stress((const double(*)[3])out->stress, map.pressure);
     int meets = fm <= map.fmax && (map.fixed_cell || sm <= map.smax);
     if (!crit[0]) {
         fuse2_ext_output_fail(out, FUSE2_EXT_UNPARSABLE, "lammps: no 'Stopping criterion' in %s", LOG_FILE);

@@ -188,18 +188,28 @@ static int evaluate(objective *ob, const double *x, double *H, double *g)
     return 1;
 }
 
-static void measure(const objective *ob, double *max_force, double *max_stress)
+double fuse2_max_force(const double (*forces)[3], int n)
 {
-    double f = 0, s = 0;
-    for (int i = 0; i < ob->n; i++) {
-        const double *v = ob->res.forces[i];
+    double f = 0;
+    for (int i = 0; i < n; i++) {
+        const double *v = forces[i];
         f = fmax(f, sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2]));
     }
+    return f;
+}
+
+double fuse2_max_stress(const double stress[3][3], double pressure)
+{
+    double s = 0;
     for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++)
-            s = fmax(s, fabs(ob->res.stress[a][b] + (a == b ? ob->opt->pressure : 0)));
-    *max_force = f;
-    *max_stress = s;
+        for (int b = 0; b < 3; b++) s = fmax(s, fabs(stress[a][b] + (a == b ? pressure : 0)));
+    return s;
+}
+
+static void measure(const objective *ob, double *max_force, double *max_stress)
+{
+    *max_force = fuse2_max_force((const double(*)[3])ob->res.forces, ob->n);
+    *max_stress = fuse2_max_stress((const double(*)[3])ob->res.stress, ob->opt->pressure);
 }
 
 static int converged(const objective *ob)

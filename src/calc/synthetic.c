@@ -284,14 +284,8 @@ static fuse2_status synthetic_relax(void *state, fuse2_structure *s, const fuse2
     result->energy = f->energy;
     result->energy_per_atom = f->energy_per_atom;
     result->enthalpy = f->energy + P * fabs(fuse2_structure_volume(s));
-    double fmax2 = 0, smax = 0;
-    for (int i = 0; i < f->natoms; i++)
-        fmax2 = fmax(fmax2, f->forces[i][0] * f->forces[i][0] + f->forces[i][1] * f->forces[i][1] +
-                                f->forces[i][2] * f->forces[i][2]);
-    for (int a = 0; a < 3; a++)
-        for (int b = 0; b < 3; b++) smax = fmax(smax, fabs(f->stress[a][b] + (a == b ? P : 0)));
-    result->max_force = sqrt(fmax2);
-    result->max_stress = smax;
+    result->max_force = fuse2_max_force((const double(*)[3])f->forces, f->natoms);
+    result->max_stress = fuse2_max_stress((const double(*)[3])f->stress, P);
 
     double cost = fuse2_cost_model_draw(&sy->cost, fuse2_synthetic_structure_hash(s));
     int timed_out = opt->time_limit > 0 && cost > opt->time_limit;

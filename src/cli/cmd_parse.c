@@ -14,6 +14,7 @@
 #include "fuse2/gulp.h"
 #include "fuse2/lammps.h"
 #include "fuse2/qe.h"
+#include "fuse2/relax.h"
 #include "fuse2/vasp.h"
 
 enum { PATH_LEN = 4096 };
@@ -291,13 +292,7 @@ static void json_lattice(json_writer *w, const fuse2_structure *s)
 
 static double max_force(const fuse2_ext_output *o)
 {
-    double fmax = 0;
-    for (int i = 0; i < o->structure.natoms; i++) {
-        double f2 = 0;
-        for (int k = 0; k < 3; k++) f2 += o->forces[i][k] * o->forces[i][k];
-        if (f2 > fmax * fmax) fmax = sqrt(f2);
-    }
-    return fmax;
+    return fuse2_max_force((const double(*)[3])o->forces, o->structure.natoms);
 }
 
 static void print_json(const parse_args *a, const char *output, const fuse2_ext_output *o, double per_atom,

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "fuse2/relax.h"
 #include "fuse2/symmetry.h"
 
 static const cli_command commands[] = {
@@ -149,13 +150,7 @@ void cli_json_energy(json_writer *w, const fuse2_structure *s, const fuse2_calc_
     const int va[6] = {0, 1, 2, 1, 0, 0}, vb[6] = {0, 1, 2, 2, 2, 1};
     for (int k = 0; k < 6; k++) json_number(w, NULL, r->stress[va[k]][vb[k]]);
     json_end_array(w);
-    double fmax = 0;
-    for (int i = 0; i < r->natoms; i++) {
-        double f2 = 0;
-        for (int k = 0; k < 3; k++) f2 += r->forces[i][k] * r->forces[i][k];
-        if (f2 > fmax * fmax) fmax = sqrt(f2);
-    }
-    json_number(w, "max_force", fmax);
+    json_number(w, "max_force", fuse2_max_force((const double(*)[3])r->forces, r->natoms));
     /* non-empty when the geometry is outside the model's valid range */
     json_string(w, "unphysical", r->unphysical);
 }

@@ -265,7 +265,6 @@ fuse2_status fuse2_ext_output_to_relax_result(const fuse2_ext_output *out, const
 fuse2_status fuse2_ext_relax(const fuse2_ext_driver *d, void *state, const fuse2_ext_common *c, fuse2_structure *s,
                              const fuse2_relax_options *opt, fuse2_relax_result *result)
 {
-    double t0 = fuse2_monotonic_seconds();
     fuse2_ext_output out;
     fuse2_ext_output_init(&out);
     char dir[4096];
@@ -273,7 +272,6 @@ fuse2_status fuse2_ext_relax(const fuse2_ext_driver *d, void *state, const fuse2
     if (st == FUSE2_OK) st = fuse2_ext_output_to_relax_result(&out, dir, s, opt, result);
     fuse2_ext_output_free(&out);
     FUSE2_CALL(st);
-    result->wall_seconds = fuse2_monotonic_seconds() - t0;
     return FUSE2_OK;
 }
 

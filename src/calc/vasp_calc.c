@@ -901,7 +901,6 @@ static fuse2_status vasp_relax(void *state, fuse2_structure *s, const fuse2_rela
                                fuse2_relax_result *result)
 {
     vasp_calc *v = state;
-    double t0 = fuse2_monotonic_seconds();
     fuse2_ext_output out;
     fuse2_ext_output_init(&out);
     char dir[4096] = "";
@@ -936,7 +935,6 @@ static fuse2_status vasp_relax(void *state, fuse2_structure *s, const fuse2_rela
         else if (result->status == FUSE2_RELAX_MAX_STEPS)
             set_reason(result, "%s (after a retry with %s for %s)", result->reason, rep.fix, rep.first_signature);
     }
-    result->wall_seconds = fuse2_monotonic_seconds() - t0;
     return FUSE2_OK;
 }
 

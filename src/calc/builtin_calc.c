@@ -199,10 +199,9 @@ static fuse2_status builtin_check_elements(void *state, const int *z, int n)
             fuse2_potential_set_free(&scratch);
         }
     if (st != FUSE2_OK) {
-        char msg[2048];
-        snprintf(msg, sizeof msg, "%s", fuse2_error_message());
-        fuse2_error_clear();
-        return FUSE2_RAISE(st, "%s: spp_path: %s", b->spp_origin ? b->spp_origin : "settings", msg);
+        fuse2_error_prefix("%s: spp_path: ", b->spp_origin ? b->spp_origin : "settings");
+        fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+        return st;
     }
     return FUSE2_OK;
 }

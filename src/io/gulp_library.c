@@ -621,9 +621,9 @@ static fuse2_status finish_spline(const char *file, spline_rows *rows, fuse2_pot
     t.table = &table;
     fuse2_status st = fuse2_potential_set_add_term(set, &t);
     if (st != FUSE2_OK) {
-        char why[512];
-        snprintf(why, sizeof why, "%s", fuse2_error_message());
-        return FUSE2_RAISE(st, "%s:%d: spline %s: %s", file, rows->term.line, rows->pair_name, why);
+        fuse2_error_prefix("%s:%d: spline %s: ", file, rows->term.line, rows->pair_name);
+        fuse2_error_push_frame(__FILE__, __LINE__, __func__);
+        return st;
     }
     return FUSE2_OK;
 }

@@ -479,15 +479,18 @@ static fuse2_status read_stored_pool(fuse2_controller *c)
 {
     int64_t n;
     FUSE2_CALL(fuse2_store_pool_count(c->store, &n));
+    if (n == 0) return FUSE2_OK;
+    fuse2_store_pool_row *rows = malloc((size_t)n * sizeof *rows);
+    if (!rows) return FUSE2_RAISE(FUSE2_ERR_NOMEM, "%s: a pool of %lld entries", c->store_path, (long long)n);
     fuse2_structure s = {0};
     fuse2_status st = FUSE2_OK;
+    FUSE2_CALL_GOTO(st, fuse2_store_read_pool_rows(c->store, 0, n, rows), out); /* one read for all rows */
     for (int64_t i = 0; i < n; i++) {
-        fuse2_store_pool_row row;
-        FUSE2_CALL_GOTO(st, fuse2_store_read_pool_rows(c->store, i, 1, &row), out);
-        FUSE2_CALL_GOTO(st, fuse2_store_read_pool_structure(c->store, &row, &s), out);
-        FUSE2_CALL_GOTO(st, fuse2_pool_add(&c->pool, &s, row.source, row.rank_energy), out);
+        FUSE2_CALL_GOTO(st, fuse2_store_read_pool_structure(c->store, &rows[i], &s), out);
+        FUSE2_CALL_GOTO(st, fuse2_pool_add(&c->pool, &s, rows[i].source, rows[i].rank_energy), out);
     }
 out:
+    free(rows);
     fuse2_structure_free(&s);
     return st;
 }
